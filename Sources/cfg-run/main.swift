@@ -1,0 +1,64 @@
+import Foundation
+import Grammar
+
+// cfg-run: the command line. This file only parses arguments, calls the libraries and prints.
+// Exit status: 0 ok, 1 a negative verdict (a rejected string), 2 a usage or input error.
+
+let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
+    (sampleSpec, runSample),
+    (checkSpec, runCheck),
+    (statsSpec, runStats),
+    (generateSpec, runGenerate),
+    (benchSpec, runBench),
+]
+
+let topLevelHelp = """
+cfg-run: language-model experiments on synthetic context-free grammars.
+
+Usage: cfg-run COMMAND [arguments] [options]
+
+Commands:
+\(commands.map { "  " + $0.spec.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.spec.summary }.joined(separator: "\n"))
+
+Run 'cfg-run COMMAND --help' for a command's options. The .cfg format is described in grammars/README.md.
+
+"""
+
+func main() -> Int32 {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    guard let name = arguments.first else {
+        printError(topLevelHelp + "error: expected a command")
+        return 2
+    }
+    if name == "-h" || name == "--help" || name == "help" {
+        print(topLevelHelp, terminator: "")
+        return 0
+    }
+    guard let command = commands.first(where: { $0.spec.name == name }) else {
+        printError("error: unknown command '\(name)' (expected one of: \(commands.map(\.spec.name).joined(separator: ", ")); see cfg-run --help)")
+        return 2
+    }
+    arguments.removeFirst()
+    do {
+        guard let parsed = try command.spec.parse(arguments) else { return 0 }
+        return try command.run(parsed)
+    } catch let error as UsageError {
+        printError("error: \(error.message)")
+        return 2
+    } catch let error as GrammarError {
+        printError(error.description)
+        return 2
+    } catch {
+        printError("error: \(error)")
+        return 2
+    }
+}
+
+/// Reads a grammar, printing its warnings to stderr.
+func loadGrammar(_ path: String) throws -> Grammar {
+    let grammar = try GrammarReader.read(path: path)
+    for warning in grammar.warnings { printError(warning.description) }
+    return grammar
+}
+
+exit(main())
