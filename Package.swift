@@ -18,6 +18,7 @@ let package = Package(
         // Built normally it replays a corpus; with -DFUZZING and -sanitize=fuzzer it is the fuzz entry point.
         .executableTarget(name: "cfg-fuzz", dependencies: ["Grammar"]),
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
-        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom"], exclude: ["FuzzRegressions"]),
+        .testTarget(name: "CLITests", dependencies: ["cfg-run"]),
     ]
 )

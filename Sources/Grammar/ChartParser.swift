@@ -59,8 +59,9 @@ public struct ChartParser: Sendable {
         /// Natural log of P(string); `-infinity` if rejected.
         public let logProbability: Double
         /// Row j (j = 0 ... length) holds P(next symbol | string[..<j]) for each terminal id, then P(end | prefix)
-        /// in the last column: `(length + 1) * (terminalCount + 1)` values, row-major. Rows after the first
-        /// impossible prefix are all zero. Empty unless requested.
+        /// in the last column: `(length + 1) * (terminalCount + 1)` values, row-major. Each row sums to 1 up to
+        /// rounding (the rows are not renormalised, so the sum is a check); rows after the first impossible
+        /// prefix are all zero. Empty unless requested.
         public let nextSymbol: [Double]
     }
 
@@ -178,12 +179,9 @@ public struct ChartParser: Sendable {
                 for e in Int(labelBegin[slot])..<Int(labelEnd[slot]) where entryStart[e] == 0 { end = entryValue[e] }
             }
             total += end
-            if mode == .nextSymbols {
-                result.nextSymbol[position * (v + 1) + v] = end
-                if total > 0 {
-                    for c in 0...v { result.nextSymbol[position * (v + 1) + c] /= total }
-                }
-            }
+            // No normalisation: the scales make these masses conditional probabilities already, so that their
+            // sum (1 up to rounding) checks the whole computation.
+            if mode == .nextSymbols { result.nextSymbol[position * (v + 1) + v] = end }
             return (chosen, total, end)
         }
 

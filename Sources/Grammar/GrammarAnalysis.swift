@@ -133,8 +133,15 @@ public enum GrammarAnalysis {
     public struct InfiniteExpectation: Error {
         /// The nonterminals of the recursive component at fault.
         public let component: [Int]
-        /// True when the component was too large to solve (see ``maxRecursiveComponent``), not proven infinite.
-        public let tooLarge: Bool
+        public let reason: Reason
+        public enum Reason: Sendable {
+            /// The recursive rules expand at least as fast as they finish (spectral radius >= 1).
+            case divergent
+            /// The component is too large to solve (see ``maxRecursiveComponent``): not proven infinite.
+            case tooLarge
+            /// Finite, but beyond the range of `Double` (e.g. a long chain of doubling rules).
+            case overflow
+        }
     }
 
     static func expectedLengths(rules: [Rule], rulesOf: [Range<Int>], count n: Int) -> Result<[Double], InfiniteExpectation> {
@@ -150,7 +157,7 @@ public enum GrammarAnalysis {
                 rule.rhs.contains(.nonterminal(members[0]))
             }
             if recursive && k > maxRecursiveComponent {
-                return .failure(InfiniteExpectation(component: members, tooLarge: true))
+                return .failure(InfiniteExpectation(component: members, reason: .tooLarge))
             }
             var m = recursive ? [Double](repeating: 0, count: k * k) : []
             var b = [Double](repeating: 0, count: k)
@@ -165,12 +172,15 @@ public enum GrammarAnalysis {
                     }
                 }
             }
+            if !b.allSatisfy(\.isFinite) {
+                return .failure(InfiniteExpectation(component: members, reason: .overflow))
+            }
             if !recursive {
                 expected[members[0]] = b[0]
                 continue
             }
             guard let solution = solveIdentityMinus(m, b, size: k) else {
-                return .failure(InfiniteExpectation(component: members, tooLarge: false))
+                return .failure(InfiniteExpectation(component: members, reason: .divergent))
             }
             for (i, a) in members.enumerated() { expected[a] = solution[i] }
         }
@@ -182,7 +192,7 @@ public enum GrammarAnalysis {
 /// unreachable symbols.
 enum GrammarValidator {
     static func validate(terminals: [String], nonterminals: [String], rules: [Rule], start: Int, source: String,
-                         definedAt: [SourceLocation]) throws(GrammarError) -> Grammar {
+                         definedAt: [SourceLocation], terminalFirstUse: [SourceLocation]) throws(GrammarError) -> Grammar {
         let n = nonterminals.count
         let productive = GrammarAnalysis.productive(ruleRHS: rules.map(\.rhs), lhs: rules.map(\.lhs), nonterminalCount: n)
         var errors: [GrammarDiagnostic] = []
@@ -196,7 +206,7 @@ enum GrammarValidator {
             errors.append(GrammarDiagnostic(.error, at: definedAt[a],
                 "'\(nonterminals[a])' derives no finite string: every rule of it uses a nonterminal that never finishes (\(culprits.prefix(5).map { "'\($0)'" }.joined(separator: ", ")))"))
         }
-        if !errors.isEmpty { throw GrammarError(diagnostics: errors) }
+        if !errors.isEmpty { throw GrammarError(diagnostics: errors.sorted(by: inSourceOrder)) }
 
         var warnings: [GrammarDiagnostic] = []
         let adjacency = GrammarAnalysis.dependencyGraph(rules: rules.map { ($0.lhs, $0.rhs) }, count: n)
@@ -206,26 +216,28 @@ enum GrammarValidator {
                 "'\(nonterminals[a])' is unreachable from the start symbol '\(nonterminals[start])'"))
         }
         var terminalReachable = [Bool](repeating: false, count: terminals.count)
-        var terminalFirstUse = [SourceLocation?](repeating: nil, count: terminals.count)
-        for rule in rules {
-            for case .terminal(let t) in rule.rhs {
-                if reachable[rule.lhs] { terminalReachable[t] = true }
-                if terminalFirstUse[t] == nil { terminalFirstUse[t] = rule.location }
-            }
+        for rule in rules where reachable[rule.lhs] {
+            for case .terminal(let t) in rule.rhs { terminalReachable[t] = true }
         }
         for t in terminals.indices where !terminalReachable[t] {
-            warnings.append(GrammarDiagnostic(.warning, at: terminalFirstUse[t]!,
+            warnings.append(GrammarDiagnostic(.warning, at: terminalFirstUse[t],
                 "terminal '\(terminals[t])' is used only by unreachable rules"))
         }
 
         let grammar = Grammar(terminals: terminals, nonterminals: nonterminals, rules: rules, start: start,
-                              source: source, warnings: warnings)
+                              source: source, warnings: warnings.sorted(by: inSourceOrder))
         if case .failure(let failure) = GrammarAnalysis.expectedLengths(grammar) {
             let names = failure.component.prefix(5).map { "'\(nonterminals[$0])'" }.joined(separator: ", ")
             let location = definedAt[failure.component.min()!]
-            let message = failure.tooLarge
-                ? "\(failure.component.count) mutually recursive nonterminals (\(names), ...) are more than the \(GrammarAnalysis.maxRecursiveComponent) whose expected length can be computed exactly"
-                : "the expected string length is infinite: the recursive rules of \(names) expand at least as fast as they finish, so sampling would not terminate; give the recursive rules less weight (e.g. 'S -> a S [0.4] | b [0.6]')"
+            let message: String
+            switch failure.reason {
+            case .tooLarge:
+                message = "\(failure.component.count) mutually recursive nonterminals (\(names), ...) are more than the \(GrammarAnalysis.maxRecursiveComponent) whose expected length can be computed exactly"
+            case .overflow:
+                message = "the expected string length of \(names) is finite but too large to represent (over 1.8e308 symbols)"
+            case .divergent:
+                message = "the expected string length is infinite: the recursive rules of \(names) expand at least as fast as they finish, so sampling would not terminate; give the recursive rules less weight (e.g. 'S -> a S [0.4] | b [0.6]')"
+            }
             throw GrammarError(diagnostics: [GrammarDiagnostic(.error, at: location, message)])
         }
         return grammar
@@ -238,4 +250,8 @@ func readFileBytes(_ path: String) -> [UInt8]? {
     }
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
     return Array(data)
+}
+
+func inSourceOrder(_ a: GrammarDiagnostic, _ b: GrammarDiagnostic) -> Bool {
+    (a.location.line, a.location.column) < (b.location.line, b.location.column)
 }

@@ -24,7 +24,8 @@ public enum GrammarReader {
     public static func parse(bytes: [UInt8], source: String) throws(GrammarError) -> Grammar {
         var parser = LineParser(source: source)
         var lineNumber = 0
-        var lineStart = 0
+        // A UTF-8 byte-order mark is not part of the text.
+        var lineStart = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while lineStart <= bytes.count {
             var lineEnd = lineStart
             while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
@@ -96,6 +97,7 @@ struct LineParser {
         var column = 0
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
+        var inComment = false
         func flush() {
             if !current.isEmpty { tokens.append(Token(text: String(current), column: currentColumn)) }
             current = String.UnicodeScalarView()
@@ -108,15 +110,18 @@ struct LineParser {
                 throw SyntaxError(column: column + 1, message: "the file is not valid UTF-8 text (invalid byte here)")
             case .scalarValue(let scalar):
                 column += 1
+                if inComment && !["\t", "\r", "\u{0B}", "\u{0C}"].contains(scalar) && (scalar.value < 0x20 || scalar.value == 0x7F) {
+                    throw SyntaxError(column: column, message: "unexpected control character U+\(hex4(scalar.value))")
+                }
+                if inComment { continue }
                 switch scalar {
                 case " ", "\t", "\r", "\u{0B}", "\u{0C}":
                     flush()
                 case "#" where current.isEmpty:
-                    break decoding
+                    inComment = true  // the rest of the line is a comment, but must still be valid text
                 default:
                     if scalar.value < 0x20 || scalar.value == 0x7F {
-                        let code = String(scalar.value, radix: 16, uppercase: true)
-                        throw SyntaxError(column: column, message: "unexpected control character U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code)")
+                        throw SyntaxError(column: column, message: "unexpected control character U+\(hex4(scalar.value))")
                     }
                     if current.isEmpty { currentColumn = column }
                     current.append(scalar)
@@ -128,7 +133,7 @@ struct LineParser {
     }
 
     private static func isWeight(_ token: String) -> Bool {
-        token.count > 2 && token.hasPrefix("[") && token.hasSuffix("]")
+        token.unicodeScalars.count > 2 && token.unicodeScalars.first == "[" && token.unicodeScalars.last == "]"
     }
 
     private mutating func parseTokens(_ tokens: [Token], line: Int, endColumn: Int) throws(SyntaxError) {
@@ -195,7 +200,7 @@ struct LineParser {
                 guard !alternative.isEmpty else {
                     throw SyntaxError(column: token.column, message: "expected a symbol before the weight \(token.text)")
                 }
-                let inner = token.text.dropFirst().dropLast()
+                let inner = String(String.UnicodeScalarView(token.text.unicodeScalars.dropFirst().dropLast()))
                 guard let value = Double(inner), value.isFinite, value > 0, value <= 1,
                       inner.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "-" || $0 == "+") })
                 else {
@@ -251,8 +256,12 @@ struct GrammarBuilder {
                 terminals.append(symbol.name)
             }
         }
-        if !terminals.isEmpty, terminals.allSatisfy({ Int($0) != nil }) {
-            terminals.sort { Int($0)! < Int($1)! }
+        if !terminals.isEmpty, terminals.allSatisfy(isIntegerName) {
+            let firstSeen = Dictionary(uniqueKeysWithValues: terminals.enumerated().map { ($1, $0) })
+            terminals.sort { a, b in
+                let order = compareIntegerNames(a, b)
+                return order != 0 ? order < 0 : firstSeen[a]! < firstSeen[b]!
+            }
         }
         let terminalIndex = Dictionary(uniqueKeysWithValues: terminals.enumerated().map { ($1, $0) })
 
@@ -308,14 +317,48 @@ struct GrammarBuilder {
             }
             for i in indices { probabilities[i] = parsed.rules[i].weight! / sum }
         }
-        if !errors.isEmpty { throw GrammarError(diagnostics: errors) }
+        if !errors.isEmpty { throw GrammarError(diagnostics: errors.sorted(by: inSourceOrder)) }
 
         let rules = parsed.rules.indices.map { i in
             Rule(lhs: nonterminalIndex[parsed.rules[i].lhs.name]!, rhs: symbolsOf[i], probability: probabilities[i],
                  location: parsed.rules[i].rhs[0].location)
         }
         let firstLocation = nonterminals.indices.map { n in parsed.rules[byLHS[n][0]].lhs.location }
+        var terminalFirstUse = [SourceLocation?](repeating: nil, count: terminals.count)
+        for rule in parsed.rules {
+            for symbol in rule.rhs {
+                if let t = terminalIndex[symbol.name], terminalFirstUse[t] == nil { terminalFirstUse[t] = symbol.location }
+            }
+        }
         return try GrammarValidator.validate(terminals: terminals, nonterminals: nonterminals, rules: rules,
-                                             start: start, source: source, definedAt: firstLocation)
+                                             start: start, source: source, definedAt: firstLocation,
+                                             terminalFirstUse: terminalFirstUse.map { $0! })
     }
+}
+
+func hex4(_ value: UInt32) -> String {
+    let code = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, 4 - code.count)) + code
+}
+
+/// Whether a name is an integer: an optional sign and decimal digits (any length).
+func isIntegerName(_ name: String) -> Bool {
+    let digits = name.first == "-" || name.first == "+" ? name.dropFirst() : Substring(name)
+    return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+}
+
+/// Numeric comparison of two integer names of any length: negative, zero or positive.
+func compareIntegerNames(_ a: String, _ b: String) -> Int {
+    func split(_ s: String) -> (negative: Bool, digits: Substring) {
+        let negative = s.first == "-"
+        var digits = s.first == "-" || s.first == "+" ? s.dropFirst() : Substring(s)
+        while digits.count > 1 && digits.first == "0" { digits = digits.dropFirst() }
+        return (negative && digits != "0", digits)
+    }
+    let (x, y) = (split(a), split(b))
+    if x.negative != y.negative { return x.negative ? -1 : 1 }
+    var magnitude = x.digits.count != y.digits.count ? (x.digits.count < y.digits.count ? -1 : 1)
+        : (x.digits == y.digits ? 0 : (x.digits < y.digits ? -1 : 1))
+    if x.negative { magnitude = -magnitude }
+    return magnitude
 }

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+
+/// Runs the built `cfg-run` executable: exit codes, --help, error messages, and that commands agree.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `cfg-run` binary beside the test bundle (this test target depends on it, so it is built first).
+    var executable: URL {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [folder, folder.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("cfg-run")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("cfg-run")
+    }
+
+    func run(_ arguments: [String], input: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = CLITests.root
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testEveryCommandAnswersHelp() throws {
+        let top = try run(["--help"])
+        XCTAssertEqual(top.status, 0)
+        for command in ["sample", "check", "stats", "generate", "bench"] {
+            XCTAssertTrue(top.stdout.contains(command), command)
+            let help = try run([command, "--help"])
+            XCTAssertEqual(help.status, 0, command)
+            XCTAssertTrue(help.stdout.contains("Usage: cfg-run \(command)"), help.stdout)
+        }
+    }
+
+    func testUsageErrorsExitWithStatus2AndSayWhatWasExpected() throws {
+        let unknownCommand = try run(["smaple"])
+        XCTAssertEqual(unknownCommand.status, 2)
+        XCTAssertTrue(unknownCommand.stderr.contains("unknown command 'smaple'"))
+        let unknownFlag = try run(["sample", "grammars/dyck2.cfg", "--cuont", "3"])
+        XCTAssertEqual(unknownFlag.status, 2)
+        XCTAssertTrue(unknownFlag.stderr.contains("unknown option '--cuont'"), unknownFlag.stderr)
+        let badValue = try run(["sample", "grammars/dyck2.cfg", "-n", "many"])
+        XCTAssertEqual(badValue.status, 2)
+        XCTAssertTrue(badValue.stderr.contains("--count expects an integer"), badValue.stderr)
+        let missing = try run(["stats"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("missing argument G.cfg"), missing.stderr)
+    }
+
+    func testBadGrammarFileReportsFileLineAndColumn() throws {
+        let path = NSTemporaryDirectory() + "cfg-run-bad-\(getpid()).cfg"
+        try "S -> a b\nS a b\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let outcome = try run(["stats", path])
+        XCTAssertEqual(outcome.status, 2)
+        XCTAssertTrue(outcome.stderr.contains("\(path):2:3: error: expected '->'"), outcome.stderr)
+        let absent = try run(["sample", "/nonexistent.cfg"])
+        XCTAssertEqual(absent.status, 2)
+        XCTAssertTrue(absent.stderr.contains("/nonexistent.cfg:1:1: error: cannot read the file"), absent.stderr)
+    }
+
+    func testSampleThenCheckAcceptsAndRejectionsExitWith1() throws {
+        let sample = try run(["sample", "grammars/cfg3f.cfg", "-n", "50", "--seed", "3"])
+        XCTAssertEqual(sample.status, 0)
+        XCTAssertEqual(sample.stdout, try run(["sample", "grammars/cfg3f.cfg", "-n", "50", "--seed", "3"]).stdout)
+        let lines = sample.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 50)
+        let check = try run(["check", "grammars/cfg3f.cfg", "-"], input: sample.stdout)
+        XCTAssertEqual(check.status, 0, check.stderr)
+        XCTAssertEqual(check.stdout, String(repeating: "ok\n", count: 50))
+        // A truncated string, an unknown symbol and an empty line.
+        let wrong = String(lines[0].dropLast(2)) + "\n" + lines[1] + " 7\n\n" + lines[2] + "\n"
+        let verdicts = try run(["check", "grammars/cfg3f.cfg", "--logprob"], input: String(wrong))
+        XCTAssertEqual(verdicts.status, 1)
+        let rows = verdicts.stdout.split(separator: "\n").map { $0.split(separator: "\t")[0] }
+        XCTAssertEqual(rows, ["reject", "reject", "reject", "ok"])
+        XCTAssertTrue(verdicts.stderr.contains("<stdin>:2:"), verdicts.stderr)
+        XCTAssertTrue(verdicts.stderr.contains("'7' is not a terminal"), verdicts.stderr)
+    }
+
+    func testStatsAndGenerate() throws {
+        let stats = try run(["stats", "grammars/cfg3f.cfg", "--csv", "--samples", "50"])
+        XCTAssertEqual(stats.status, 0)
+        let csv = stats.stdout.split(separator: "\n")
+        XCTAssertEqual(csv.count, 2)
+        let header = csv[0].split(separator: ","), row = csv[1].split(separator: ",")
+        XCTAssertEqual(header.count, row.count)
+        XCTAssertEqual(row[header.firstIndex(of: "expected_length")!], "249.8603")
+        let generated = try run(["generate", "--levels", "2", "--width", "2", "--rules", "2-2", "--seed", "4"])
+        XCTAssertEqual(generated.status, 0)
+        XCTAssertTrue(generated.stdout.hasPrefix("# generated with: cfg-run generate --levels 2 --width 2 --rules 2-2"))
+        let impossible = try run(["generate", "--rules", "3-1"])
+        XCTAssertEqual(impossible.status, 2)
+    }
+}
