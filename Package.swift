@@ -13,11 +13,18 @@ let package = Package(
     targets: [
         .target(name: "SeededRandom"),
         .target(name: "Grammar", dependencies: ["SeededRandom"]),
+        // Numeric kernels (worker pool, GEMM). -march=x86-64-v3 (AVX2+FMA, any x86-64 CPU since ~2013/2015) lets the
+        // SIMD `addingProduct` become vfmadd231ps instead of a per-lane fmaf call; see Sources/Kernels/MatrixMultiply.swift.
+        .target(name: "Kernels", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]),
+        // The GPT: forward/backward by hand over flat arenas, optimizer, sampling, checkpoints. Uses the kernels.
+        .target(name: "Model", dependencies: ["Kernels", "SeededRandom"]),
         .executableTarget(name: "cfg-run", dependencies: ["Grammar"]),
         // libFuzzer target for the .cfg reader and the checker; see tools/fuzz/README.md.
         // Built normally it replays a corpus; with -DFUZZING and -sanitize=fuzzer it is the fuzz entry point.
         .executableTarget(name: "cfg-fuzz", dependencies: ["Grammar"]),
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "SeededRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "CLITests", dependencies: ["cfg-run"]),
     ]

@@ -1,0 +1,53 @@
+import Foundation
+
+/// AdamW (decoupled weight decay, bias-corrected moments) and global gradient-norm clipping.
+public enum AdamW {
+    /// Sum of squares of `count` floats, reduced over fixed chunks in a fixed order (thread-count independent).
+    /// `scratch` needs `ceil(count / 65536)` doubles.
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Double>,
+                                    pool: WorkerPool?) -> Double {
+        let chunk = 65536
+        let chunks = fixedChunks(count, size: chunk)
+        parallel(pool, chunks) { block in
+            let start = block * chunk, end = min(count, start + chunk)
+            var acc = SIMD8<Float>()
+            var partial = 0.0
+            var i = start
+            while i + 8 <= end {
+                let v = load8(x + i)
+                acc.addProduct(v, v)
+                i += 8
+                if (i - start) % 1024 == 0 { partial += Double(acc.sum()); acc = SIMD8<Float>() }
+            }
+            partial += Double(acc.sum())
+            while i < end { partial += Double(x[i] * x[i]); i += 1 }
+            scratch[block] = partial
+        }
+        var total = 0.0
+        for k in 0..<chunks { total += scratch[k] }
+        return total
+    }
+
+    /// One AdamW step on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`,
+    /// `p -= lr * (mhat / (sqrt(vhat) + eps) + decay * p)` with `decay` = `weightDecay` where `decays[i / ...]`.
+    /// `gradientScale` multiplies the gradient first (for clipping). `step` counts from 1.
+    public static func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                              firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+                              count: Int, learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+                              weightDecay: Float, step: Int, gradientScale: Float, pool: WorkerPool?) {
+        let correction1 = 1 - powf(beta1, Float(step))
+        let correction2 = 1 - powf(beta2, Float(step))
+        let chunk = 16384
+        parallel(pool, fixedChunks(count, size: chunk)) { block in
+            for i in (block * chunk)..<min(count, (block + 1) * chunk) {
+                let g = gradients[i] * gradientScale
+                let mi = beta1 * m[i] + (1 - beta1) * g
+                let vi = beta2 * v[i] + (1 - beta2) * g * g
+                m[i] = mi
+                v[i] = vi
+                let mhat = mi / correction1, vhat = vi / correction2
+                parameters[i] -= lr * (mhat / (vhat.squareRoot() + epsilon) + weightDecay * parameters[i])
+            }
+        }
+    }
+}

@@ -1,0 +1,395 @@
+import Glibc
+
+/// Single-precision matrix multiply, row-major: C[m×n] (= or +=) op(A)[m×k] · op(B)[k×n].
+///
+/// op(A) = A (stored m×k, row stride `lda`) or Aᵀ (A stored k×m); op(B) = B (stored k×n) or Bᵀ (B stored n×k).
+///
+/// Design (GotoBLAS/BLIS style):
+/// - k is cut into slices of `kc` (fixed, never dependent on the thread count); for each slice op(B) is packed into
+///   16-column micro-panels (shared by all threads), and each task packs a block of up to ~`mcMax` rows of op(A)
+///   into 6-row micro-panels in its thread's scratch.
+/// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add) sweeps one k slice.
+///   Edge tiles use the same kernel on zero-padded panels through a small tile buffer.
+/// - Threads split only the output (row blocks, and column panels when there are too few row blocks), so every
+///   element of C is produced by one thread with the same sequence of operations whatever the thread count:
+///   the result is bit-identical with any pool (or none).
+/// - Scratch (packing buffers) is per thread (thread-local, grow-only): no allocation per call in steady state.
+public enum MatrixMultiply {
+    /// Rows of the register tile.
+    static let mr = 6
+    /// Columns of the register tile (two `SIMD8<Float>`).
+    static let nr = 16
+    /// Depth of one k slice. Part of the numerical definition of the result (the order of the sums): a constant.
+    static let kc = 256
+    /// Rows of op(A) packed per task at most (the packed block, mcMax×kc floats, stays in L2).
+    static let mcMax = 192
+    /// Columns of op(B) packed per outer step (the packed slice, kc×ncMax floats, stays in L3).
+    static let ncMax = 4096
+    /// Below this many multiply-adds a call runs on the calling thread only.
+    static let parallelThreshold = 1 << 18
+
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, pool: WorkerPool?
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "MatrixMultiply: negative dimension")
+        if m == 0 || n == 0 { return }
+        precondition(ldc >= n, "MatrixMultiply: ldc < n")
+        if k == 0 {
+            if !accumulate {
+                for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) }
+            }
+            return
+        }
+        precondition(lda >= (transposeA ? m : k), "MatrixMultiply: lda too small")
+        precondition(ldb >= (transposeB ? k : n), "MatrixMultiply: ldb too small")
+
+        var threads = pool?.threadCount ?? 1
+        if m * n * k < parallelThreshold { threads = 1 }
+
+        let scratch = GemmScratch.current
+        let operands = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                                c: c, ldc: ldc)
+
+        var jc = 0
+        while jc < n {
+            let nb = min(ncMax, n - jc)
+            let panels = (nb + nr - 1) / nr
+            let packedB = scratch.bBuffer(count: panels * nr * kc)
+            let plan = Plan(m: m, panels: panels, threads: threads)
+            var pc = 0
+            while pc < k {
+                let kb = min(kc, k - pc)
+                let first = pc == 0 && !accumulate
+                // 1. Pack the k slice of op(B) (columns jc..<jc+nb), shared by every task.
+                let packChunks = threads > 1 && panels >= 4 && kb * nb >= 16_384 ? min(panels, threads * 4) : 1
+                if packChunks > 1, let pool {
+                    let per = (panels + packChunks - 1) / packChunks
+                    pool.parallelFor(packChunks) { chunk in
+                        let lo = chunk * per, hi = min(panels, lo + per)
+                        if lo < hi { packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi, into: packedB) }
+                    }
+                } else {
+                    packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: 0..<panels, into: packedB)
+                }
+                // 2. Multiply: tasks over row blocks (× column-panel groups).
+                let task = { (t: Int) in
+                    let (rows, cols) = plan.task(t, m: m, panels: panels)
+                    macroKernel(operands, rows: rows, panels: cols, pc: pc, kb: kb, jc: jc, nb: nb,
+                                packedB: UnsafePointer(packedB), first: first)
+                }
+                if plan.tasks > 1, threads > 1, let pool {
+                    pool.parallelFor(plan.tasks, task)
+                } else {
+                    for t in 0..<plan.tasks { task(t) }
+                }
+                pc += kb
+            }
+            jc += nb
+        }
+    }
+
+    /// Plain triple loop with `Double` accumulation, for tests. Same contract as `multiply` (the pool is unused).
+    public static func reference(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, pool: WorkerPool?
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = accumulate ? Double(c[i * ldc + j]) : 0
+                for p in 0..<k {
+                    let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += Double(x) * Double(y)
+                }
+                c[i * ldc + j] = Float(sum)
+            }
+        }
+    }
+
+    // MARK: - Internals
+
+    struct Operands {
+        let a: UnsafePointer<Float>, lda: Int, transposeA: Bool
+        let b: UnsafePointer<Float>, ldb: Int, transposeB: Bool
+        let c: UnsafeMutablePointer<Float>, ldc: Int
+    }
+
+    /// How the output of one (jc, k slice) step is cut into tasks. Depends on the thread count, but only decides
+    /// which thread computes which elements, never how an element is computed.
+    struct Plan {
+        let mc: Int, rowBlocks: Int, panelsPerTask: Int, panelGroups: Int
+        var tasks: Int { rowBlocks * panelGroups }
+
+        init(m: Int, panels: Int, threads: Int) {
+            var blocks = (m + mcMax - 1) / mcMax
+            let maxBlocks = (m + mr - 1) / mr
+            if threads > 1 { blocks = min(maxBlocks, (blocks + threads - 1) / threads * threads) }
+            let rowsPerBlock = (m + blocks - 1) / blocks
+            mc = (rowsPerBlock + mr - 1) / mr * mr
+            rowBlocks = (m + mc - 1) / mc
+            // Too few row blocks to keep every thread busy: also split the columns.
+            var groups = 1
+            if threads > 1 && rowBlocks < 2 * threads {
+                groups = min(panels, (2 * threads + rowBlocks - 1) / rowBlocks)
+            }
+            panelsPerTask = (panels + groups - 1) / groups
+            panelGroups = (panels + panelsPerTask - 1) / panelsPerTask
+        }
+
+        func task(_ t: Int, m: Int, panels: Int) -> (Range<Int>, Range<Int>) {
+            let block = t / panelGroups, group = t % panelGroups
+            let r0 = block * mc, p0 = group * panelsPerTask
+            return (r0..<min(m, r0 + mc), p0..<min(panels, p0 + panelsPerTask))
+        }
+    }
+
+    /// Packs op(B)[pc..<pc+kb, jc+16·panel ...] into 16-wide micro-panels: panel `q` starts at `dst + q*16*kb`, and
+    /// holds for each p the 16 values op(B)[pc+p, jc+16q ..< jc+16q+16] (zeros past the last column).
+    static func packB(_ o: Operands, pc: Int, kb: Int, jc: Int, nb: Int, panels: Range<Int>,
+                      into dst: UnsafeMutablePointer<Float>) {
+        for q in panels {
+            let j = jc + q * nr
+            let width = min(nr, nb - q * nr)
+            var d = dst + q * nr * kb
+            if !o.transposeB {
+                var s = o.b + pc * o.ldb + j
+                if width == nr {
+                    for _ in 0..<kb {
+                        let raw = UnsafeRawPointer(s), out = UnsafeMutableRawPointer(d)
+                        out.storeBytes(of: raw.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        out.storeBytes(of: raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                                       toByteOffset: 32, as: SIMD8<Float>.self)
+                        s += o.ldb
+                        d += nr
+                    }
+                } else {
+                    for _ in 0..<kb {
+                        for jj in 0..<width { d[jj] = s[jj] }
+                        for jj in width..<nr { d[jj] = 0 }
+                        s += o.ldb
+                        d += nr
+                    }
+                }
+            } else {
+                // op(B)[p, j] = B[j*ldb + p]: read 16 rows of B, 8 values at a time, write transposed.
+                if width < nr {
+                    d.initialize(repeating: 0, count: nr * kb)
+                }
+                for jj in 0..<width {
+                    let s = o.b + (j + jj) * o.ldb + pc
+                    var dd = d + jj
+                    for p in 0..<kb {
+                        dd.pointee = s[p]
+                        dd += nr
+                    }
+                }
+                d += nr * kb
+            }
+        }
+    }
+
+    /// Packs op(A)[rows, pc..<pc+kb] into 6-row micro-panels at `dst`: panel `q` at `dst + q*6*kb` holds for each p
+    /// the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last row).
+    static func packA(_ o: Operands, rows: Range<Int>, pc: Int, kb: Int, into dst: UnsafeMutablePointer<Float>) {
+        var i = rows.lowerBound
+        var d = dst
+        while i < rows.upperBound {
+            let height = min(mr, rows.upperBound - i)
+            if !o.transposeA {
+                // op(A)[i, p] = A[i*lda + p]
+                let s0 = o.a + i * o.lda + pc
+                if height == mr {
+                    let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
+                    for p in 0..<kb {
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
+                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
+                        d += mr
+                    }
+                } else {
+                    for p in 0..<kb {
+                        for r in 0..<height { d[r] = s0[r * o.lda + p] }
+                        for r in height..<mr { d[r] = 0 }
+                        d += mr
+                    }
+                }
+            } else {
+                // op(A)[i, p] = A[p*lda + i]
+                var s = o.a + pc * o.lda + i
+                if height == mr {
+                    for _ in 0..<kb {
+                        d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
+                        d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
+                        s += o.lda
+                        d += mr
+                    }
+                } else {
+                    for _ in 0..<kb {
+                        for r in 0..<height { d[r] = s[r] }
+                        for r in height..<mr { d[r] = 0 }
+                        s += o.lda
+                        d += mr
+                    }
+                }
+            }
+            i += mr
+        }
+    }
+
+    /// One task: packs its rows of op(A) for the k slice, then runs the register tile over its column panels.
+    static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, pc: Int, kb: Int, jc: Int, nb: Int,
+                            packedB: UnsafePointer<Float>, first: Bool) {
+        let scratch = GemmScratch.current
+        let height = rows.count
+        let rowPanels = (height + mr - 1) / mr
+        let packedA = scratch.aBuffer(count: rowPanels * mr * kb)
+        packA(o, rows: rows, pc: pc, kb: kb, into: packedA)
+        let tile = scratch.tile
+        for q in panels {
+            let bp = packedB + q * nr * kb
+            let j = jc + q * nr
+            let width = min(nr, nb - q * nr)
+            var ap = UnsafePointer(packedA)
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let h = min(mr, rows.upperBound - i)
+                let cp = o.c + i * o.ldc + j
+                if h == mr && width == nr {
+                    kernel6x16(kb, ap, bp, cp, o.ldc, !first)
+                } else {
+                    // Edge tile: same kernel into a 6×16 buffer, then copy the valid part.
+                    tile.initialize(repeating: 0, count: mr * nr)
+                    if !first {
+                        for r in 0..<h { for jj in 0..<width { tile[r * nr + jj] = cp[r * o.ldc + jj] } }
+                    }
+                    kernel6x16(kb, ap, bp, tile, nr, !first)
+                    for r in 0..<h { for jj in 0..<width { cp[r * o.ldc + jj] = tile[r * nr + jj] } }
+                }
+                ap += mr * kb
+                i += mr
+            }
+        }
+    }
+
+    /// C[6×16] (= or +=) Σ_p a[p*6 + r] · b[p*16 + j], one fused multiply-add per p in increasing p.
+    @inline(never)
+    static func kernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool) {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        let row = ldc &* 4
+        let cr = UnsafeMutableRawPointer(c)
+        if load {
+            c00 = cr.loadUnaligned(as: V.self); c01 = cr.loadUnaligned(fromByteOffset: 32, as: V.self)
+            c10 = cr.loadUnaligned(fromByteOffset: row, as: V.self)
+            c11 = cr.loadUnaligned(fromByteOffset: row &+ 32, as: V.self)
+            c20 = cr.loadUnaligned(fromByteOffset: 2 &* row, as: V.self)
+            c21 = cr.loadUnaligned(fromByteOffset: 2 &* row &+ 32, as: V.self)
+            c30 = cr.loadUnaligned(fromByteOffset: 3 &* row, as: V.self)
+            c31 = cr.loadUnaligned(fromByteOffset: 3 &* row &+ 32, as: V.self)
+            c40 = cr.loadUnaligned(fromByteOffset: 4 &* row, as: V.self)
+            c41 = cr.loadUnaligned(fromByteOffset: 4 &* row &+ 32, as: V.self)
+            c50 = cr.loadUnaligned(fromByteOffset: 5 &* row, as: V.self)
+            c51 = cr.loadUnaligned(fromByteOffset: 5 &* row &+ 32, as: V.self)
+        }
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        var p = 0
+        while p < kb {
+            let b0 = pb.loadUnaligned(as: V.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
+            var x = V(repeating: pa[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: pa[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: pa[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: pa[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: pa[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: pa[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            pa += 6
+            pb += 64
+            p &+= 1
+        }
+        cr.storeBytes(of: c00, as: V.self); cr.storeBytes(of: c01, toByteOffset: 32, as: V.self)
+        cr.storeBytes(of: c10, toByteOffset: row, as: V.self)
+        cr.storeBytes(of: c11, toByteOffset: row &+ 32, as: V.self)
+        cr.storeBytes(of: c20, toByteOffset: 2 &* row, as: V.self)
+        cr.storeBytes(of: c21, toByteOffset: 2 &* row &+ 32, as: V.self)
+        cr.storeBytes(of: c30, toByteOffset: 3 &* row, as: V.self)
+        cr.storeBytes(of: c31, toByteOffset: 3 &* row &+ 32, as: V.self)
+        cr.storeBytes(of: c40, toByteOffset: 4 &* row, as: V.self)
+        cr.storeBytes(of: c41, toByteOffset: 4 &* row &+ 32, as: V.self)
+        cr.storeBytes(of: c50, toByteOffset: 5 &* row, as: V.self)
+        cr.storeBytes(of: c51, toByteOffset: 5 &* row &+ 32, as: V.self)
+    }
+}
+
+/// Per-thread packing buffers, grow-only, 64-byte aligned; freed when the thread exits.
+final class GemmScratch {
+    private(set) var a: UnsafeMutablePointer<Float>?
+    private var aCapacity = 0
+    private(set) var b: UnsafeMutablePointer<Float>?
+    private var bCapacity = 0
+    let tile: UnsafeMutablePointer<Float>
+
+    init() {
+        tile = UnsafeMutableRawPointer.allocate(byteCount: 6 * 16 * 4, alignment: 64).bindMemory(to: Float.self, capacity: 96)
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(tile).deallocate()
+        if let a { UnsafeMutableRawPointer(a).deallocate() }
+        if let b { UnsafeMutableRawPointer(b).deallocate() }
+    }
+
+    private static func grow(_ old: UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int)
+        -> UnsafeMutablePointer<Float>
+    {
+        if let old, capacity >= count { return old }
+        if let old { UnsafeMutableRawPointer(old).deallocate() }
+        capacity = max(count, 2 * capacity)
+        return UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: capacity)
+    }
+
+    func aBuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let p = GemmScratch.grow(a, &aCapacity, count)
+        a = p
+        return p
+    }
+
+    func bBuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let p = GemmScratch.grow(b, &bCapacity, count)
+        b = p
+        return p
+    }
+
+    static var current: GemmScratch {
+        if let raw = pthread_getspecific(gemmScratchKey) {
+            return Unmanaged<GemmScratch>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let scratch = GemmScratch()
+        pthread_setspecific(gemmScratchKey, Unmanaged.passRetained(scratch).toOpaque())
+        return scratch
+    }
+}
+
+private let gemmScratchKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key) { raw in
+        if let raw { Unmanaged<GemmScratch>.fromOpaque(raw).release() }
+    }
+    precondition(status == 0, "MatrixMultiply: pthread_key_create failed")
+    return key
+}()

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A training checkpoint: parameters, AdamW moments, the step and the caller's RNG state, in one versioned
+/// binary file with a checksum, written atomically (a temporary file, then a rename), so that a crash never
+/// leaves a half-written checkpoint behind.
+///
+/// Layout (little-endian): "CFGRCKPT", UInt32 version, UInt32 header length, JSON header (config, step, RNG
+/// state, parameter count, caller metadata), then parameters, first moments, second moments (float32 each),
+/// then a UInt64 FNV-1a checksum of everything before it.
+public enum Checkpoint {
+    public static let version: UInt32 = 1
+    static let magic = Array("CFGRCKPT".utf8)
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    struct Header: Codable {
+        let config: GPTConfig
+        let step: Int
+        let rngState: [String]
+        let parameterCount: Int
+        let metadata: [String: String]
+    }
+
+    /// Writes `model` (and `rngState`, `metadata`) to `path` atomically.
+    public static func save(_ model: GPT, rngState: (UInt64, UInt64, UInt64, UInt64), metadata: [String: String] = [:],
+                            to path: String) throws {
+        let header = Header(config: model.config, step: model.step,
+                            rngState: [rngState.0, rngState.1, rngState.2, rngState.3].map { String($0) },
+                            parameterCount: model.layout.count, metadata: metadata)
+        let json = try JSONEncoder().encode(header)
+        var data = Data(magic)
+        append(&data, version)
+        append(&data, UInt32(json.count))
+        data.append(json)
+        let count = model.layout.count
+        for buffer in [model.parameters, model.firstMoment, model.secondMoment] {
+            data.append(UnsafeBufferPointer(start: buffer, count: count))
+        }
+        append(&data, fnv1a(data))
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            throw Failure(description: "\(path): cannot write the checkpoint")
+        }
+        // rename(2) replaces the old file atomically.
+        guard rename(temporary, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Failure(description: "\(path): cannot move the checkpoint into place (errno \(errno))")
+        }
+    }
+
+    /// Loads a checkpoint into `model` (whose configuration must match) and returns the saved RNG state and
+    /// metadata. A missing, truncated, corrupt or mismatched file is a clear error and leaves the model unchanged.
+    public static func load(into model: GPT, from path: String) throws -> (rngState: (UInt64, UInt64, UInt64, UInt64), metadata: [String: String]) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(description: "\(path): cannot read the checkpoint")
+        }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 24, Array(bytes[0..<8]) == magic else {
+            throw Failure(description: "\(path): not a cfg-run checkpoint")
+        }
+        let version = read(UInt32.self, bytes, 8)
+        guard version == Checkpoint.version else {
+            throw Failure(description: "\(path): checkpoint version \(version), this build reads version \(Checkpoint.version)")
+        }
+        let stored = read(UInt64.self, bytes, bytes.count - 8)
+        guard fnv1a(Data(bytes[0..<(bytes.count - 8)])) == stored else {
+            throw Failure(description: "\(path): checksum mismatch (the checkpoint is corrupt or truncated)")
+        }
+        let headerLength = Int(read(UInt32.self, bytes, 12))
+        guard 16 + headerLength <= bytes.count - 8,
+              let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + headerLength)])) else {
+            throw Failure(description: "\(path): unreadable checkpoint header")
+        }
+        guard header.config == model.config, header.parameterCount == model.layout.count else {
+            throw Failure(description: "\(path): the checkpoint is for a different model configuration")
+        }
+        let count = model.layout.count
+        guard bytes.count == 16 + headerLength + 3 * count * 4 + 8 else {
+            throw Failure(description: "\(path): checkpoint size does not match its header")
+        }
+        let rng = header.rngState.compactMap { UInt64($0) }
+        guard rng.count == 4 else { throw Failure(description: "\(path): bad RNG state in the checkpoint") }
+        bytes.withUnsafeBytes { raw in
+            var offset = 16 + headerLength
+            for buffer in [model.parameters, model.firstMoment, model.secondMoment] {
+                UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress! + offset, byteCount: count * 4)
+                offset += count * 4
+            }
+        }
+        model.step = header.step
+        return ((rng[0], rng[1], rng[2], rng[3]), header.metadata)
+    }
+
+    private static func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    private static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
+        var value: T = 0
+        for i in 0..<MemoryLayout<T>.size { value |= T(bytes[offset + i]) << (8 * i) }
+        return value
+    }
+
+    static func fnv1a(_ data: Data) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        data.withUnsafeBytes { raw in
+            for byte in raw { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        return hash
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Kernels
+import SeededRandom
+
+/// Batched autoregressive sampling from a `GPT` with a key/value cache: each new token runs one row per sequence
+/// through the blocks, attending to the cached keys and values of the earlier positions.
+///
+/// The sampler keeps its own buffers (sized for `batch` sequences of up to the model's `maxSequence` tokens), so it
+/// does not disturb the model's training activations. Sampling draws from one `SeededGenerator`, in row order.
+public final class Generator {
+    public let model: GPT
+    public let batch: Int
+    let maxLength: Int
+    private let floats: UnsafeMutablePointer<Float>
+    private let keys: [UnsafeMutablePointer<Float>]    // per layer: [batch, maxLength, d]
+    private let values: [UnsafeMutablePointer<Float>]
+    private let x, ln, qkv, att, fc, fcGelu, logits, scratch: UnsafeMutablePointer<Float>
+    private let mean, rstd: UnsafeMutablePointer<Float>
+    private var history: [Int32]   // [batch, maxLength]
+    private var ids: [Int32]
+
+    public init(model: GPT, batch: Int) {
+        let c = model.config, d = c.width
+        self.model = model
+        self.batch = batch
+        maxLength = c.maxSequence
+        let cache = batch * maxLength * d
+        let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
+                     batch * c.classes, batch * maxLength, batch, batch]
+        let total = sizes.reduce(0, +)
+        let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
+        base.initialize(repeating: 0, count: total)
+        floats = base
+        var offset = 0
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { offset += n }; return base + offset }
+        keys = (0..<c.layers).map { _ in take(cache) }
+        values = (0..<c.layers).map { _ in take(cache) }
+        x = take(batch * d); ln = take(batch * d); qkv = take(batch * 3 * d); att = take(batch * d)
+        fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); logits = take(batch * c.classes)
+        scratch = take(batch * maxLength); mean = take(batch); rstd = take(batch)
+        history = [Int32](repeating: 0, count: batch * maxLength)
+        ids = [Int32](repeating: 0, count: batch)
+    }
+
+    deinit { floats.deallocate() }
+
+    /// Samples up to `batch` sequences (one per prompt, all prompts the same length), each until `isEnd` says
+    /// stop or `maxLength` tokens are reached. `classToken` maps a sampled class of the head to the next input
+    /// token (the identity for a token head; the first character for a joint n-gram head). Returns the generated
+    /// tokens after the prompt for each sequence, and whether it ended by `isEnd`.
+    public func generate(prompts: [[Int32]], maxLength limit: Int? = nil, temperature: Float = 1,
+                         using generator: inout SeededGenerator, classToken: (Int) -> Int32 = { Int32($0) },
+                         isEnd: (Int32) -> Bool) -> [(tokens: [Int32], ended: Bool)] {
+        let rows = prompts.count
+        precondition(rows <= batch && rows > 0 && prompts.allSatisfy { $0.count == prompts[0].count && !$0.isEmpty })
+        let length = min(limit ?? maxLength, maxLength)
+        let promptLength = prompts[0].count
+        var out = [(tokens: [Int32], ended: Bool)](repeating: ([], false), count: rows)
+        for r in 0..<rows { for (t, token) in prompts[r].enumerated() { history[r * maxLength + t] = token } }
+        var position = 0
+        while position < length {
+            step(position: position, rows: rows)
+            position += 1
+            if position < promptLength { continue }
+            if position >= length { break }
+            // Sample the next token of every unfinished row.
+            let classes = model.config.classes
+            var active = false
+            for r in 0..<rows where !out[r].ended {
+                let z = logits + r * classes
+                var maxValue = -Float.infinity
+                for i in 0..<classes { maxValue = max(maxValue, z[i] / temperature) }
+                var total: Double = 0
+                for i in 0..<classes {
+                    let e = exp(Double(z[i] / temperature - maxValue))
+                    z[i] = Float(e)
+                    total += e
+                }
+                let u = generator.nextDouble() * total
+                var cumulative: Double = 0
+                var choice = classes - 1
+                for i in 0..<classes {
+                    cumulative += Double(z[i])
+                    if u < cumulative { choice = i; break }
+                }
+                let token = classToken(choice)
+                history[r * maxLength + position] = token
+                out[r].tokens.append(token)
+                if isEnd(token) { out[r].ended = true } else { active = true }
+            }
+            if !active { break }
+        }
+        return out
+    }
+
+    /// Runs the token at `position` of every row through the model, appending to the caches; leaves the logits
+    /// for the next token in `logits`.
+    private func step(position t: Int, rows: Int) {
+        let model = self.model, c = model.config, d = c.width, layout = model.layout, pool = model.pool
+        let p = model.parameters
+        // Input embedding of the n-gram ending at t (padding before position 0).
+        for r in 0..<rows { ids[r] = history[r * maxLength + t] }
+        func ngram(_ k: Int, modulo: Int? = nil) -> [Int32] {
+            (0..<rows).map { r in
+                var id = 0, scale = 1
+                for j in 0..<k {
+                    let digit = t - j >= 0 ? Int(history[r * maxLength + t - j]) + 1 : 0
+                    if let modulo { id = (id + digit * scale % modulo) % modulo; scale = scale * (c.vocabulary + 1) % modulo }
+                    else { id += digit * scale; scale *= c.vocabulary + 1 }
+                }
+                return Int32(id)
+            }
+        }
+        switch c.input {
+        case .token:
+            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, accumulate: false, pool: nil)
+        case .ngram(let n):
+            Embedding.gather(output: x, table: p + layout["ngram.\(n)"]!.offset, ids: ngram(n), rows: rows, width: d, accumulate: false, pool: nil)
+        case .hierarchical(let n):
+            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, accumulate: false, pool: nil)
+            for k in 2...n {
+                Embedding.gather(output: x, table: p + layout["ngram.\(k)"]!.offset, ids: ngram(k), rows: rows, width: d, accumulate: true, pool: nil)
+            }
+        case .hashed(let n, let base, let slices):
+            let scale = 1 / Float(1 + slices * (n - 1))
+            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, scale: scale, accumulate: false, pool: nil)
+            let w = d / slices
+            for k in 2...n {
+                for s in 0..<slices {
+                    let m = ParameterLayout.hashedRows(base: base, order: k, slice: s, slices: slices)
+                    Embedding.gather(output: fc, table: p + layout["oe.\(k).\(s).table"]!.offset, ids: ngram(k, modulo: m), rows: rows, width: w, scale: scale, accumulate: false, pool: nil)
+                    MatrixMultiply.multiply(m: rows, n: d, k: w, a: fc, lda: w, transposeA: false, b: p + layout["oe.\(k).\(s).proj"]!.offset, ldb: w, transposeB: true, c: x, ldc: d, accumulate: true, pool: nil)
+                }
+            }
+        }
+        if c.positions == .learned {
+            let wpe = p + layout["wpe"]!.offset + t * d
+            for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[i] } }
+        }
+        let hd = d / c.heads
+        let scale = 1 / Float(hd).squareRoot()
+        for l in 0..<c.layers {
+            let w = LayerParameters(layout: layout, base: p, layer: l)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
+            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, weight: w.attnWeight, bias: w.attnBias, pool: pool)
+            if c.positions == .rotary {
+                Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
+            }
+            let kCache = keys[l], vCache = values[l]
+            for r in 0..<rows {
+                (kCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + d, count: d)
+                (vCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + 2 * d, count: d)
+            }
+            // Attention of the new position over the cache, one (row, head) pair per work item.
+            let qkvBuffer = qkv, attBuffer = att, scores = scratch, cacheLength = maxLength
+            let work: (Int) -> Void = { item in
+                let r = item / c.heads, h = item % c.heads
+                let q = qkvBuffer + r * 3 * d + h * hd
+                let s = scores + r * cacheLength
+                var maxValue = -Float.infinity
+                for u in 0...t {
+                    let value = dotProduct(q, kCache + (r * cacheLength + u) * d + h * hd, hd) * scale
+                    s[u] = value
+                    maxValue = max(maxValue, value)
+                }
+                var total: Float = 0
+                for u in 0...t { s[u] = expf(s[u] - maxValue); total += s[u] }
+                let y = attBuffer + r * d + h * hd
+                for i in 0..<hd { y[i] = 0 }
+                for u in 0...t {
+                    let weight = s[u] / total
+                    let v = vCache + (r * cacheLength + u) * d + h * hd
+                    for i in 0..<hd { y[i] += weight * v[i] }
+                }
+            }
+            // Heads of one row share the row's score buffer, so rows are the unit of parallel work.
+            let perRow: (Int) -> Void = { r in for h in 0..<c.heads { work(r * c.heads + h) } }
+            if let pool, rows > 1 { pool.parallelFor(rows, perRow) } else { for r in 0..<rows { perRow(r) } }
+            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, weight: w.projWeight, bias: w.projBias, accumulate: true, pool: pool)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
+            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, weight: w.fcWeight, bias: w.fcBias, pool: pool)
+            GELU.forward(output: fcGelu, input: fc, count: rows * 4 * d, pool: nil)
+            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, weight: w.fc2Weight, bias: w.fc2Bias, accumulate: true, pool: pool)
+        }
+        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: nil)
+        Linear.forward(logits, ln, rows: rows, inputs: d, outputs: c.classes, weight: p + layout["lm_head.weight"]!.offset, bias: nil, pool: pool)
+    }
+
+    /// Runs one row of `tokens` through the cached decoder and returns the logits after every position
+    /// (`tokens.count x classes`): the same numbers as the full forward pass, which the tests check.
+    public func cachedLogits(_ tokens: [Int32]) -> [Float] {
+        let classes = model.config.classes
+        var out: [Float] = []
+        for (t, token) in tokens.enumerated() {
+            history[t] = token
+            step(position: t, rows: 1)
+            out.append(contentsOf: UnsafeBufferPointer(start: logits, count: classes))
+        }
+        return out
+    }
+}
+
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var sum: Float = 0
+    for i in 0..<n { sum += a[i] * b[i] }
+    return sum
+}

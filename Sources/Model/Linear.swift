@@ -1,0 +1,29 @@
+import Kernels
+
+/// A fully connected layer `y = x W^T (+ b)` with `W` stored `[out, in]` (PyTorch's layout), over raw buffers.
+enum Linear {
+    static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, inputs: Int,
+                        outputs: Int, weight: UnsafePointer<Float>, weightStride: Int? = nil,
+                        bias: UnsafePointer<Float>?, accumulate: Bool = false, pool: WorkerPool?) {
+        MatrixMultiply.multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, transposeA: false,
+                                b: weight, ldb: weightStride ?? inputs, transposeB: true, c: y, ldc: outputs,
+                                accumulate: accumulate, pool: pool)
+        if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
+    }
+
+    /// `dX (+)= dY W`, `dW += dY^T X`, `dB += column sums of dY`.
+    static func backward(dX: UnsafeMutablePointer<Float>?, accumulateInput: Bool, dW: UnsafeMutablePointer<Float>,
+                         dB: UnsafeMutablePointer<Float>?, dY: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                         weight: UnsafePointer<Float>, weightStride: Int? = nil, rows: Int, inputs: Int,
+                         outputs: Int, pool: WorkerPool?) {
+        let ld = weightStride ?? inputs
+        if let dX {
+            MatrixMultiply.multiply(m: rows, n: inputs, k: outputs, a: dY, lda: outputs, transposeA: false,
+                                    b: weight, ldb: ld, transposeB: false, c: dX, ldc: inputs,
+                                    accumulate: accumulateInput, pool: pool)
+        }
+        MatrixMultiply.multiply(m: outputs, n: inputs, k: rows, a: dY, lda: outputs, transposeA: true,
+                                b: x, ldb: inputs, transposeB: false, c: dW, ldc: ld, accumulate: true, pool: pool)
+        if let dB { ColumnSum.accumulate(dB, input: dY, rows: rows, columns: outputs, pool: pool) }
+    }
+}

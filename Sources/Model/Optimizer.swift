@@ -1,0 +1,67 @@
+import Foundation
+import Kernels
+
+/// AdamW hyperparameters (the paper's defaults: betas (0.9, 0.98), weight decay 0.1).
+public struct AdamWSettings: Codable, Equatable, Sendable {
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.98
+    public var epsilon: Float = 1e-8
+    /// Decoupled weight decay, applied to matrices and tables only.
+    public var weightDecay: Float = 0.1
+    /// Global gradient-norm clipping threshold (0: no clipping).
+    public var gradientClip: Float = 1.0
+    public init() {}
+}
+
+/// Learning rate with linear warmup and cosine decay to `minimumFraction` of the peak.
+public struct CosineSchedule: Codable, Equatable, Sendable {
+    public var peak: Float
+    public var warmupSteps: Int
+    public var totalSteps: Int
+    public var minimumFraction: Float
+
+    public init(peak: Float, warmupSteps: Int, totalSteps: Int, minimumFraction: Float = 0.1) {
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.minimumFraction = minimumFraction
+    }
+
+    /// The rate for step `step` (0-based).
+    public func rate(at step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        let span = max(1, totalSteps - warmupSteps)
+        let progress = min(1, Float(step - warmupSteps) / Float(span))
+        let cosine = 0.5 * (1 + cos(Float.pi * progress))
+        return peak * (minimumFraction + (1 - minimumFraction) * cosine)
+    }
+}
+
+extension GPT {
+    /// The global L2 norm of the gradients (reduced in a fixed order).
+    public func gradientNorm() -> Float {
+        let chunks = (layout.count + 65535) / 65536
+        var scratch = [Double](repeating: 0, count: max(1, chunks))
+        return scratch.withUnsafeMutableBufferPointer { buffer in
+            Float(AdamW.sumOfSquares(gradients, count: layout.count, scratch: buffer.baseAddress!, pool: pool).squareRoot())
+        }
+    }
+
+    /// One AdamW step at `learningRate`, after clipping the global gradient norm; returns the norm before
+    /// clipping. Does not zero the gradients.
+    @discardableResult
+    public func optimizerStep(learningRate: Float, settings: AdamWSettings = AdamWSettings()) -> Float {
+        let norm = gradientNorm()
+        let scale: Float = settings.gradientClip > 0 && norm > settings.gradientClip ? settings.gradientClip / norm : 1
+        step += 1
+        for tensor in layout.tensors {
+            AdamW.update(parameters: parameters + tensor.offset, gradients: gradients + tensor.offset,
+                         firstMoment: firstMoment + tensor.offset, secondMoment: secondMoment + tensor.offset,
+                         count: tensor.count, learningRate: learningRate, beta1: settings.beta1,
+                         beta2: settings.beta2, epsilon: settings.epsilon,
+                         weightDecay: tensor.decays ? settings.weightDecay : 0, step: step, gradientScale: scale,
+                         pool: pool)
+        }
+        return norm
+    }
+}

@@ -1,0 +1,257 @@
+import Dispatch
+import Kernels
+import XCTest
+
+/// Tests of `MatrixMultiply` and `WorkerPool` (public API only).
+///
+/// Tolerance against `MatrixMultiply.reference` (Double accumulation): for each element,
+///   |C - Cref| <= 1e-5 · sqrt(k + 1) · (Σ_p |op(A)[i,p]|·|op(B)[p,j]| + |C₀[i,j]| if accumulating) + 1e-30.
+/// A float32 dot product with sequential fused multiply-adds has a typical error of about 6e-8 · sqrt(k) times that
+/// magnitude, so the bound has a wide margin while still catching any wrong or missing term.
+final class MatrixMultiplyTests: XCTestCase {
+    typealias Layout = (transposeA: Bool, transposeB: Bool)
+    static let layouts: [Layout] = [(false, true), (false, false), (true, false), (true, true)]
+
+    /// Deterministic values in [-1, 1).
+    struct Values {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+    }
+
+    /// The operands of one product with given leading dimensions; padding is NaN (A, B: must never be read) or a
+    /// sentinel (C: must never be written).
+    struct Problem {
+        let m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool
+        let lda: Int, ldb: Int, ldc: Int
+        var a: [Float], b: [Float], c0: [Float]
+        static let sentinel: Float = -12345.5
+
+        init(m: Int, n: Int, k: Int, _ layout: Layout, padA: Int = 0, padB: Int = 0, padC: Int = 0, seed: UInt64 = 1) {
+            self.m = m; self.n = n; self.k = k
+            transposeA = layout.transposeA; transposeB = layout.transposeB
+            let (aRows, aCols) = transposeA ? (k, m) : (m, k)
+            let (bRows, bCols) = transposeB ? (n, k) : (k, n)
+            lda = aCols + padA; ldb = bCols + padB; ldc = n + padC
+            var values = Values(state: seed &* 0x9E37_79B9_7F4A_7C15 &+ 7)
+            a = [Float](repeating: .nan, count: max(1, aRows * lda))
+            b = [Float](repeating: .nan, count: max(1, bRows * ldb))
+            c0 = [Float](repeating: Problem.sentinel, count: max(1, m * ldc))
+            for r in 0..<aRows { for s in 0..<aCols { a[r * lda + s] = values.next() } }
+            for r in 0..<bRows { for s in 0..<bCols { b[r * ldb + s] = values.next() } }
+            for i in 0..<m { for j in 0..<n { c0[i * ldc + j] = values.next() } }
+        }
+
+        func run(accumulate: Bool, pool: WorkerPool?, reference: Bool = false) -> [Float] {
+            var c = c0
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        let f = reference ? MatrixMultiply.reference : MatrixMultiply.multiply
+                        f(m, n, k, a.baseAddress!, lda, transposeA, b.baseAddress!, ldb, transposeB,
+                          c.baseAddress!, ldc, accumulate, pool)
+                    }
+                }
+            }
+            return c
+        }
+
+        /// Σ_p |op(A)[i,p] · op(B)[p,j]| (+ |C₀|).
+        func magnitude(_ i: Int, _ j: Int, accumulate: Bool) -> Double {
+            var sum = accumulate ? Double(abs(c0[i * ldc + j])) : 0
+            for p in 0..<k {
+                let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                sum += Double(abs(x)) * Double(abs(y))
+            }
+            return sum
+        }
+
+        func check(accumulate: Bool, pool: WorkerPool?, file: StaticString = #filePath, line: UInt = #line) {
+            let got = run(accumulate: accumulate, pool: pool)
+            let want = run(accumulate: accumulate, pool: nil, reference: true)
+            let label = "\(m)x\(n)x\(k) tA=\(transposeA) tB=\(transposeB) acc=\(accumulate) ld=\(lda),\(ldb),\(ldc)"
+            var failures = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let index = i * ldc + j
+                    if j >= n {
+                        if got[index] != Problem.sentinel {
+                            XCTFail("\(label): wrote padding C[\(i),\(j)]", file: file, line: line)
+                            return
+                        }
+                        continue
+                    }
+                    let error = abs(Double(got[index]) - Double(want[index]))
+                    let scale = 1e-5 * (Double(k) + 1).squareRoot()
+                    // |reference| <= magnitude, so the first test is a cheap sufficient condition.
+                    if error <= scale * abs(Double(want[index])) { continue }
+                    if !(error <= scale * magnitude(i, j, accumulate: accumulate) + 1e-30) {
+                        failures += 1
+                        if failures <= 3 {
+                            XCTFail("\(label): C[\(i),\(j)] = \(got[index]), reference \(want[index])", file: file, line: line)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testAgainstReferenceAllLayouts() {
+        let pool = WorkerPool(threads: 2)
+        let shapes: [(Int, Int, Int)] = [
+            (1, 1, 1), (1, 1, 7), (2, 3, 1), (7, 13, 29), (6, 16, 256), (5, 17, 257), (13, 1, 300),
+            (1, 40, 9), (33, 65, 129), (64, 48, 520), (300, 520, 270),
+            // The training shapes at reduced size (M×N×K): qkv, MLP up, MLP down, and their gradients.
+            (128, 96, 32), (128, 256, 64), (128, 64, 256), (96, 32, 128), (256, 64, 128), (64, 256, 128),
+        ]
+        for (m, n, k) in shapes {
+            for layout in MatrixMultiplyTests.layouts {
+                let problem = Problem(m: m, n: n, k: k, layout, seed: UInt64(m * 1000 + n * 10 + k))
+                for accumulate in [false, true] {
+                    problem.check(accumulate: accumulate, pool: m * n > 1000 ? pool : nil)
+                }
+            }
+        }
+    }
+
+    func testStridedOperands() {
+        let pool = WorkerPool(threads: 3)
+        for (m, n, k) in [(7, 13, 29), (37, 70, 300), (200, 33, 65)] {
+            for layout in MatrixMultiplyTests.layouts {
+                let problem = Problem(m: m, n: n, k: k, layout, padA: 3, padB: 5, padC: 7)
+                problem.check(accumulate: false, pool: pool)
+                problem.check(accumulate: true, pool: nil)
+            }
+        }
+    }
+
+    func testEmptyDimensions() {
+        for layout in MatrixMultiplyTests.layouts {
+            // k == 0: C = 0 (overwrite) or unchanged (accumulate); padding untouched.
+            let problem = Problem(m: 5, n: 9, k: 0, layout, padC: 2)
+            let zeroed = problem.run(accumulate: false, pool: nil)
+            let kept = problem.run(accumulate: true, pool: nil)
+            for i in 0..<5 {
+                for j in 0..<11 {
+                    XCTAssertEqual(zeroed[i * 11 + j], j < 9 ? 0 : Problem.sentinel)
+                    XCTAssertEqual(kept[i * 11 + j], problem.c0[i * 11 + j])
+                }
+            }
+            // m == 0 or n == 0: nothing is touched.
+            for (m, n) in [(0, 4), (4, 0)] {
+                let empty = Problem(m: m, n: n, k: 3, layout)
+                XCTAssertEqual(empty.run(accumulate: false, pool: nil), empty.c0)
+            }
+        }
+    }
+
+    /// Every element is computed by one thread in a fixed order: results do not depend on the pool.
+    func testBitIdenticalAcrossThreadCounts() {
+        let pools = [WorkerPool(threads: 1), WorkerPool(threads: 2), WorkerPool(threads: 3)]
+        let shapes: [(Int, Int, Int)] = [(300, 520, 270), (384, 128, 700), (50, 4113, 20), (1000, 40, 64), (19, 23, 1031)]
+        for (m, n, k) in shapes {
+            for layout in MatrixMultiplyTests.layouts {
+                let problem = Problem(m: m, n: n, k: k, layout, padC: 1, seed: 3)
+                for accumulate in [false, true] {
+                    let base = problem.run(accumulate: accumulate, pool: nil)
+                    for pool in pools {
+                        let other = problem.run(accumulate: accumulate, pool: pool)
+                        XCTAssert(base.elementsEqual(other) { $0.bitPattern == $1.bitPattern },
+                                  "\(m)x\(n)x\(k) \(layout) acc=\(accumulate): differs with \(pool.threadCount) threads")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Repeated calls give the same bits (no state leaks between calls through the scratch buffers).
+    func testRepeatable() {
+        let pool = WorkerPool(threads: 2)
+        let big = Problem(m: 100, n: 300, k: 600, (false, true), seed: 9)
+        let small = Problem(m: 3, n: 5, k: 2, (true, false), seed: 10)
+        let first = big.run(accumulate: true, pool: pool)
+        _ = small.run(accumulate: false, pool: pool)
+        XCTAssertEqual(big.run(accumulate: true, pool: pool), first)
+    }
+}
+
+final class WorkerPoolTests: XCTestCase {
+    func testEveryIndexExactlyOnce() {
+        for threads in 1...4 {
+            let pool = WorkerPool(threads: threads)
+            XCTAssertEqual(pool.threadCount, threads)
+            for count in [0, 1, 2, 3, 5, 17, 64, 1000] {
+                let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+                hits.initialize(repeating: 0, count: max(1, count))
+                pool.parallelFor(count) { i in hits[i] += 1 }
+                for i in 0..<count { XCTAssertEqual(hits[i], 1, "threads \(threads) count \(count) index \(i)") }
+                hits.deallocate()
+            }
+        }
+    }
+
+    func testManySmallCalls() {
+        let pool = WorkerPool(threads: 3)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        hits.initialize(repeating: 0, count: 8)
+        for round in 0..<10_000 {
+            pool.parallelFor(1 + round % 8) { i in hits[i] += 1 }
+        }
+        for i in 0..<8 { XCTAssertEqual(hits[i], (0..<10_000).filter { 1 + $0 % 8 > i }.count) }
+        hits.deallocate()
+    }
+
+    func testNestedCallsRunInline() {
+        let pool = WorkerPool(threads: 2)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 6 * 7)
+        hits.initialize(repeating: 0, count: 6 * 7)
+        for _ in 0..<100 {
+            pool.parallelFor(6) { i in
+                pool.parallelFor(7) { j in hits[i * 7 + j] += 1 }
+            }
+        }
+        for i in 0..<42 { XCTAssertEqual(hits[i], 100) }
+        hits.deallocate()
+    }
+
+    func testConcurrentCallersAreSafe() {
+        let pool = WorkerPool(threads: 2)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 4 * 50)
+        hits.initialize(repeating: 0, count: 4 * 50)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            for _ in 0..<200 {
+                pool.parallelFor(50) { i in hits[caller * 50 + i] += 1 }
+            }
+        }
+        for i in 0..<200 { XCTAssertEqual(hits[i], 200) }
+        hits.deallocate()
+    }
+
+    func testCreateAndDestroy() {
+        for round in 0..<50 {
+            let pool = WorkerPool(threads: 1 + round % 4)
+            var sum = 0
+            let slots = UnsafeMutablePointer<Int>.allocate(capacity: 16)
+            pool.parallelFor(16) { i in slots[i] = i }
+            for i in 0..<16 { sum += slots[i] }
+            slots.deallocate()
+            XCTAssertEqual(sum, 120)
+        }
+    }
+
+    /// Workers that went to sleep wake up for the next call.
+    func testWakesAfterIdle() {
+        let pool = WorkerPool(threads: 3)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 30)
+        hits.initialize(repeating: 0, count: 30)
+        for _ in 0..<3 {
+            usleep(2_000)
+            pool.parallelFor(30) { i in hits[i] += 1 }
+        }
+        for i in 0..<30 { XCTAssertEqual(hits[i], 3) }
+        hits.deallocate()
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Model
+import SeededRandom
+import XCTest
+
+final class ModelTests: XCTestCase {
+    func batch(_ config: GPTConfig, windows: Int, seq: Int, seed: UInt64) -> (inputs: [Int32], targets: [Int32]) {
+        var generator = SeededGenerator(seed: seed)
+        // A learnable pattern: each target is the next token of a repeating sequence with noise-free structure.
+        let inputs = (0..<(windows * seq)).map { _ in Int32(generator.nextInt(below: config.vocabulary)) }
+        let targets = inputs.enumerated().map { Int32((Int($1) * 3 + $0 % 2) % config.classes) }
+        return (inputs, targets)
+    }
+
+    func train(_ model: GPT, _ data: (inputs: [Int32], targets: [Int32]), steps: Int) -> [Float] {
+        var losses: [Float] = []
+        for _ in 0..<steps {
+            model.zeroGradients()
+            let loss = data.inputs.withUnsafeBufferPointer { i in
+                data.targets.withUnsafeBufferPointer { t in model.forward(inputs: i.baseAddress!, targets: t.baseAddress!) }
+            }
+            model.backward()
+            model.optimizerStep(learningRate: 3e-3)
+            losses.append(loss)
+        }
+        return losses
+    }
+
+    func testTrainingLowersTheLoss() {
+        let config = GPTConfig(vocabulary: 7, layers: 2, width: 32, heads: 2, maxSequence: 16, input: .hierarchical(n: 2))
+        let model = GPT(config: config, batch: 4, seq: 16, threads: 2, seed: 1)
+        let losses = train(model, batch(config, windows: 4, seq: 16, seed: 3), steps: 60)
+        XCTAssertEqual(losses[0], log(7), accuracy: 0.1)
+        XCTAssertLessThan(losses.last!, 0.2 * losses[0], "\(losses)")
+    }
+
+    /// The same seed gives bit-identical parameters after several steps with 1, 2 and 3 threads.
+    func testResultsDoNotDependOnTheThreadCount() {
+        for config in [
+            GPTConfig(vocabulary: 6, layers: 2, width: 48, heads: 3, maxSequence: 80, input: .hashed(n: 3, rows: 11, slices: 2)),
+            GPTConfig(vocabulary: 6, classes: 20, layers: 1, width: 32, heads: 2, maxSequence: 80, positions: .rotary,
+                      predictionDepth: 2),
+        ] {
+            var finals: [[Float]] = []
+            for threads in [1, 2, 3] {
+                let model = GPT(config: config, batch: 3, seq: 80, threads: threads, seed: 5)
+                _ = train(model, batch(config, windows: 3, seq: 80, seed: 4), steps: 4)
+                finals.append(Array(UnsafeBufferPointer(start: model.parameters, count: model.layout.count)))
+            }
+            XCTAssertEqual(finals[0], finals[1])
+            XCTAssertEqual(finals[0], finals[2])
+        }
+    }
+
+    /// The KV-cached decoder gives the same logits as the full forward pass, for every input variant.
+    func testCachedDecodingMatchesTheFullForwardPass() {
+        for input in [GPTConfig.InputEmbedding.token, .ngram(n: 3), .hierarchical(n: 3), .hashed(n: 3, rows: 13, slices: 2)] {
+            for positions in [GPTConfig.Positions.learned, .rotary] {
+                let config = GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 4, maxSequence: 24, input: input,
+                                       positions: positions)
+                let model = GPT(config: config, batch: 1, seq: 24, threads: 1, seed: 9)
+                var generator = SeededGenerator(seed: 1)
+                for i in 0..<model.layout.count { model.parameters[i] += 0.05 * Float(generator.nextDouble() - 0.5) }
+                let tokens = (0..<24).map { _ in Int32(generator.nextInt(below: 5)) }
+                let targets = [Int32](repeating: 0, count: 24)
+                tokens.withUnsafeBufferPointer { i in
+                    targets.withUnsafeBufferPointer { t in _ = model.forward(inputs: i.baseAddress!, targets: t.baseAddress!) }
+                }
+                let full = Array(model.logits)
+                let cached = Generator(model: model, batch: 2).cachedLogits(tokens)
+                XCTAssertEqual(full.count, cached.count)
+                let worst = zip(full, cached).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-4, "\(input) \(positions)")
+            }
+        }
+    }
+
+    func testSamplingIsSeededAndStopsAtTheEndToken() {
+        let config = GPTConfig(vocabulary: 4, layers: 1, width: 16, heads: 2, maxSequence: 32)
+        let model = GPT(config: config, batch: 1, seq: 32, threads: 1, seed: 2)
+        let sampler = Generator(model: model, batch: 8)
+        var a = SeededGenerator(seed: 3), b = SeededGenerator(seed: 3)
+        let prompts = [[Int32]](repeating: [0], count: 8)
+        let first = sampler.generate(prompts: prompts, using: &a, isEnd: { $0 == 3 })
+        let second = sampler.generate(prompts: prompts, using: &b, isEnd: { $0 == 3 })
+        XCTAssertEqual(first.map(\.tokens), second.map(\.tokens))
+        for row in first {
+            XCTAssertEqual(row.ended, row.tokens.last == 3)
+            XCTAssertFalse(row.tokens.dropLast().contains(3))
+            XCTAssertLessThanOrEqual(row.tokens.count, 31)
+        }
+    }
+
+    func testCheckpointRoundTripAndCorruption() throws {
+        let config = GPTConfig(vocabulary: 5, layers: 1, width: 16, heads: 2, maxSequence: 8)
+        let model = GPT(config: config, batch: 2, seq: 8, threads: 1, seed: 1)
+        _ = train(model, batch(config, windows: 2, seq: 8, seed: 1), steps: 3)
+        let path = NSTemporaryDirectory() + "cfg-run-checkpoint-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Checkpoint.save(model, rngState: (1, 2, 3, 4), metadata: ["run": "x"], to: path)
+        let copy = GPT(config: config, batch: 2, seq: 8, threads: 1, seed: 99)
+        let (rng, metadata) = try Checkpoint.load(into: copy, from: path)
+        XCTAssertEqual([rng.0, rng.1, rng.2, rng.3], [1, 2, 3, 4])
+        XCTAssertEqual(metadata, ["run": "x"])
+        XCTAssertEqual(copy.step, 3)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: copy.parameters, count: copy.layout.count)),
+                       Array(UnsafeBufferPointer(start: model.parameters, count: model.layout.count)))
+        // Continuing from the checkpoint gives the same parameters as continuing the original.
+        _ = train(model, batch(config, windows: 2, seq: 8, seed: 1), steps: 2)
+        _ = train(copy, batch(config, windows: 2, seq: 8, seed: 1), steps: 2)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: copy.parameters, count: copy.layout.count)),
+                       Array(UnsafeBufferPointer(start: model.parameters, count: model.layout.count)))
+        // A flipped byte, a truncated file and another configuration are clear errors.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(into: copy, from: path)) { XCTAssertTrue("\($0)".contains("checksum")) }
+        try bytes.prefix(100).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(into: copy, from: path))
+        try Checkpoint.save(model, rngState: (1, 2, 3, 4), to: path)
+        let other = GPT(config: GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8), batch: 1, seq: 8,
+                        threads: 1, seed: 1)
+        XCTAssertThrowsError(try Checkpoint.load(into: other, from: path)) {
+            XCTAssertTrue("\($0)".contains("different model configuration"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".tmp-\(getpid())"))
+    }
+
+    func testParameterCountsAndSchedule() {
+        let config = GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 2, maxSequence: 16)
+        let layout = ParameterLayout(config)
+        // Per block 12 d^2 + 13 d; plus wte, wpe, ln_f, head.
+        XCTAssertEqual(layout.count, 2 * (12 * 32 * 32 + 13 * 32) + 5 * 32 + 16 * 32 + 2 * 32 + 5 * 32)
+        XCTAssertEqual(layout.nonEmbeddingCount, 2 * (12 * 32 * 32 + 13 * 32) + 2 * 32)
+        let schedule = CosineSchedule(peak: 1, warmupSteps: 10, totalSteps: 110)
+        XCTAssertEqual(schedule.rate(at: 0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(at: 9), 1, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(at: 60), 0.55, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(at: 110), 0.1, accuracy: 1e-6)
+    }
+}
