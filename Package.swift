@@ -2,8 +2,10 @@
 import PackageDescription
 
 // One module per concern; dependencies point one way:
-//   SeededRandom  <-  Grammar  <-  cfg-run (executable: parses arguments and prints)
-// The tokenizer, numeric-kernel, model and runner modules of later issues slot in beside Grammar.
+//   SeededRandom <- Grammar ----------------\
+//   Kernels <- Model (<- SeededRandom) ------ Runner <- cfg-run (executable: parses arguments and prints)
+//   Tokenizer -------------------------------/
+// Grammar and the numeric kernels know nothing of each other.
 let package = Package(
     name: "cfg-run",
     products: [
@@ -18,7 +20,11 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]),
         // The GPT: forward/backward by hand over flat arenas, optimizer, sampling, checkpoints. Uses the kernels.
         .target(name: "Model", dependencies: ["Kernels", "SeededRandom"]),
-        .executableTarget(name: "cfg-run", dependencies: ["Grammar"]),
+        // Vocabulary designs: encodings of sentences into model tokens and targets.
+        .target(name: "Tokenizer"),
+        // The runner: training sweeps over sizes x vocabulary designs x seeds, evaluation, CSV, claims.
+        .target(name: "Runner", dependencies: ["Grammar", "Tokenizer", "Model", "SeededRandom"]),
+        .executableTarget(name: "cfg-run", dependencies: ["Grammar", "Runner", "Model", "Tokenizer", "Kernels"]),
         // libFuzzer target for the .cfg reader and the checker; see tools/fuzz/README.md.
         // Built normally it replays a corpus; with -DFUZZING and -sanitize=fuzzer it is the fuzz entry point.
         .executableTarget(name: "cfg-fuzz", dependencies: ["Grammar"]),
@@ -26,6 +32,8 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "SeededRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom"], exclude: ["FuzzRegressions"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Grammar", "Tokenizer", "Model", "SeededRandom"]),
         .testTarget(name: "CLITests", dependencies: ["cfg-run"]),
     ]
 )

@@ -94,7 +94,7 @@ struct CommandSpec {
         if parsed.positionals.count < required {
             throw UsageError("missing argument \(positionals[parsed.positionals.count]) (usage: \(usage))")
         }
-        if parsed.positionals.count > positionals.count {
+        if parsed.positionals.count > positionals.count && positionals.last?.hasSuffix("...") != true {
             throw UsageError("unexpected argument '\(parsed.positionals[positionals.count])' (usage: \(usage))")
         }
         return parsed

@@ -5,6 +5,8 @@ import Grammar
 // Exit status: 0 ok, 1 a negative verdict (a rejected string), 2 a usage or input error.
 
 let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
+    (sweepSpec, runSweep),
+    (assertSpec, runAssert),
     (sampleSpec, runSample),
     (checkSpec, runCheck),
     (statsSpec, runStats),
@@ -15,7 +17,8 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
 let topLevelHelp = """
 cfg-run: language-model experiments on synthetic context-free grammars.
 
-Usage: cfg-run COMMAND [arguments] [options]
+Usage: cfg-run G.cfg [sweep options]      the main job: a training sweep (same as 'cfg-run sweep G.cfg')
+       cfg-run COMMAND [arguments] [options]
 
 Commands:
 \(commands.map { "  " + $0.spec.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.spec.summary }.joined(separator: "\n"))
@@ -34,7 +37,11 @@ func main() -> Int32 {
         print(topLevelHelp, terminator: "")
         return 0
     }
-    guard let command = commands.first(where: { $0.spec.name == name }) else {
+    // The main job: `cfg-run grammars/x.cfg --sizes ...` is `cfg-run sweep grammars/x.cfg ...`.
+    if commands.first(where: { $0.spec.name == name }) == nil, name.hasSuffix(".cfg") || FileManager.default.fileExists(atPath: name) {
+        arguments.insert("sweep", at: 0)
+    }
+    guard let command = commands.first(where: { $0.spec.name == arguments[0] }) else {
         printError("error: unknown command '\(name)' (expected one of: \(commands.map(\.spec.name).joined(separator: ", ")); see cfg-run --help)")
         return 2
     }

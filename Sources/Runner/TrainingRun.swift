@@ -1,0 +1,206 @@
+import Foundation
+import Grammar
+import Model
+import SeededRandom
+import Tokenizer
+
+/// Settings shared by every run of a sweep (everything that defines a result, except the run's own variant,
+/// size and seed). Threads are deliberately not here: results do not depend on them.
+public struct SweepSettings: Codable, Equatable, Sendable {
+    public var grammarPath: String
+    public var steps = 1000
+    /// Windows per step and window length in characters (sentences are packed whole into windows).
+    public var batch = 16
+    public var window = 0   // 0: chosen from the grammar (longest sentence + 2, at least 64)
+    public var learningRate: Float = 2e-3
+    public var warmupSteps = -1  // -1: 5% of the steps (at least 10)
+    public var minimumLearningRateFraction: Float = 0.1
+    public var adam = AdamWSettings()
+    public var evalEvery = 0  // 0: steps / 10
+    public var validationSamples = 500
+    public var generationSamples = 200
+    /// Seed of the validation set and of the generation draws (fixed across runs of a sweep).
+    public var dataSeed: UInt64 = 20_250_101
+    public var positions: GPTConfig.Positions = .learned
+
+    public init(grammarPath: String) { self.grammarPath = grammarPath }
+
+    public var effectiveWarmup: Int { warmupSteps >= 0 ? warmupSteps : max(10, steps / 20) }
+    public var effectiveEvalEvery: Int { evalEvery > 0 ? evalEvery : max(1, steps / 10) }
+
+    /// Steps at which a run is evaluated (and checkpointed): every `evalEvery`, and the last.
+    public var evaluationSteps: [Int] {
+        var steps = Array(stride(from: effectiveEvalEvery, to: self.steps, by: effectiveEvalEvery))
+        steps.append(self.steps)
+        return steps
+    }
+}
+
+/// One unit of work: a (vocabulary design, size, seed) run. It can execute on its own (e.g. as one task of a
+/// cluster job array): all it shares with other runs is the files in the sweep's directory.
+public struct RunUnit: Hashable, Codable, Sendable {
+    public let design: VocabularyDesign
+    public let size: ModelSize
+    public let seed: UInt64
+
+    public init(design: VocabularyDesign, size: ModelSize, seed: UInt64) {
+        self.design = design
+        self.size = size
+        self.seed = seed
+    }
+
+    /// A file-name-safe identifier.
+    public var id: String {
+        "\(size.name)_\(design.description)_seed\(seed)".map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "." }
+            .map(String.init).joined()
+    }
+}
+
+/// The grammar and the evaluation sets of a sweep: the same for every run.
+public final class SweepData: @unchecked Sendable {
+    public let grammar: Grammar
+    public let parser: ChartParser
+    public let sampler: GrammarSampler
+    public let settings: SweepSettings
+    /// Validation sentences and their exact total log-loss (inside algorithm) and characters (EOS counted).
+    public let validation: [[Int]]
+    public let trueNats: Double
+    public let validationCharacters: Int
+    /// Window length in characters.
+    public let window: Int
+
+    public var trueEntropyPerCharacter: Double { trueNats / Double(validationCharacters) }
+
+    public init(settings: SweepSettings, grammar: Grammar) throws {
+        self.settings = settings
+        self.grammar = grammar
+        parser = try ChartParser(grammar: grammar)
+        sampler = GrammarSampler(grammar: grammar)
+        let maxLength = GrammarAnalysis.maxLengths(grammar)[grammar.start]
+        if settings.window > 0 {
+            window = settings.window
+        } else {
+            window = maxLength.isFinite ? max(64, Int(maxLength) + 2) : 256
+        }
+        var generator = SeededGenerator(seed: settings.dataSeed, stream: 2)
+        var sentences: [[Int]] = []
+        while sentences.count < settings.validationSamples {
+            let s = sampler.sample(using: &generator)
+            if s.count + 2 <= window { sentences.append(s) }
+        }
+        validation = sentences
+        var nats = 0.0, characters = 0
+        for s in sentences {
+            nats -= try parser.logProbability(s)
+            characters += s.count + 1
+        }
+        trueNats = nats
+        validationCharacters = characters
+    }
+}
+
+/// One row of the results CSV.
+public struct ResultRow: Sendable {
+    public var grammar = "", variant = "", size = ""
+    public var layers = 0, dModel = 0, heads = 0, params = 0, nonEmbeddingParams = 0
+    public var seed: UInt64 = 0
+    public var step = 0, tokens = 0, chars = 0
+    public var trainLoss = Double.nan, valLoss = Double.nan, excess = Double.nan, trueEntropy = Double.nan
+    public var genAccuracy = Double.nan, genLow = Double.nan, genHigh = Double.nan
+    public var genSamples = 0
+    public var learningRate = Double.nan
+    public var wallSeconds = 0.0
+    public var status = "ok"
+
+    public static let header = "grammar,variant,size,layers,d_model,heads,params,nonembed_params,seed,step,tokens,chars,train_loss_per_char,val_loss_per_char,excess_per_char,true_entropy_per_char,gen_accuracy,gen_accuracy_lo,gen_accuracy_hi,gen_samples,lr,wall_s,status"
+
+    public var csvLine: String {
+        func f(_ x: Double, _ digits: Int = 6) -> String { x.isFinite ? String(format: "%.\(digits)f", x) : (x.isNaN ? "NaN" : (x > 0 ? "Inf" : "-Inf")) }
+        return [CSV.quote(grammar), CSV.quote(variant), CSV.quote(size), "\(layers)", "\(dModel)", "\(heads)", "\(params)",
+                "\(nonEmbeddingParams)", "\(seed)", "\(step)", "\(tokens)", "\(chars)", f(trainLoss), f(valLoss),
+                f(excess), f(trueEntropy), f(genAccuracy, 4), f(genLow, 4), f(genHigh, 4), "\(genSamples)",
+                String(format: "%.6g", learningRate), String(format: "%.2f", wallSeconds), status]
+            .joined(separator: ",")
+    }
+}
+
+
+/// Packs whole sentences (BOS ... EOS) into fixed windows; a sentence that does not fit the rest of a window
+/// opens the next one. Capacity is measured in character-level tokens (length + 2) for every design, so that every
+/// design sees the same sentences in the same windows (an n-gram-gpt window is then partly padding). The only
+/// state besides the caller's generator is the sentence carried over to the next window.
+struct WindowPacker {
+    let tokenizer: Tokenizer
+    let window: Int
+    var pending: [Int]?
+
+    struct Windows {
+        var inputs: [Int32]
+        var targets: [Int32]
+        var tokens = 0
+        var characters = 0
+        var count: Int
+
+        init(count: Int, window: Int, padding: Int32) {
+            self.count = count
+            inputs = [Int32](repeating: padding, count: count * window)
+            targets = [Int32](repeating: -1, count: count * window)
+        }
+    }
+
+    /// Writes `sentence` at token `offset` of window `w`; returns the tokens it took.
+    private func place(_ sentence: [Int], window w: Int, offset: Int, into windows: inout Windows) -> Int {
+        let encoded = tokenizer.encode(sentence)
+        let at = w * window + offset
+        for (i, token) in encoded.inputs.enumerated() {
+            windows.inputs[at + i] = token
+            windows.targets[at + i] = encoded.targets[i]
+        }
+        windows.tokens += encoded.inputs.count
+        windows.characters += encoded.characters
+        return encoded.inputs.count
+    }
+
+    /// Fills `count` windows with sentences from `next()` (skipping any longer than a window).
+    mutating func pack(count: Int, next: () -> [Int]) -> Windows {
+        var windows = Windows(count: count, window: window, padding: tokenizer.inputPadding)
+        for w in 0..<count {
+            var capacityUsed = 0, offset = 0, skipped = 0
+            while true {
+                let sentence = pending ?? next()
+                pending = nil
+                guard sentence.count + 2 <= window else {
+                    skipped += 1
+                    precondition(skipped < 100_000, "no sentence fits a window of \(window) characters")
+                    continue
+                }
+                if capacityUsed + sentence.count + 2 > window {
+                    pending = sentence
+                    break
+                }
+                offset += place(sentence, window: w, offset: offset, into: &windows)
+                capacityUsed += sentence.count + 2
+            }
+        }
+        return windows
+    }
+
+    /// Packs all of `sentences` (each must fit a window), in order, into as many windows as needed.
+    func packAll(_ sentences: [[Int]]) -> Windows {
+        var starts: [Int] = []  // window index of each sentence
+        var w = 0, used = 0
+        for sentence in sentences {
+            precondition(sentence.count + 2 <= window)
+            if used + sentence.count + 2 > window { w += 1; used = 0 }
+            starts.append(w)
+            used += sentence.count + 2
+        }
+        var windows = Windows(count: sentences.isEmpty ? 0 : w + 1, window: window, padding: tokenizer.inputPadding)
+        var offset = 0
+        for (i, sentence) in sentences.enumerated() {
+            if i > 0 && starts[i] != starts[i - 1] { offset = 0 }
+            offset += place(sentence, window: starts[i], offset: offset, into: &windows)
+        }
+        return windows
+    }
+}
