@@ -20,9 +20,9 @@ public enum MatrixMultiply {
     /// Columns of the register tile (two `SIMD8<Float>`).
     static let nr = 16
     /// Depth of one k slice. Part of the numerical definition of the result (the order of the sums): a constant.
-    static let kc = tuning("GEMM_KC", 256)
+    static let kc = 256
     /// Rows of op(A) packed per task at most (the packed block, mcMax×kc floats, stays in L2).
-    static let mcMax = tuning("GEMM_MC", 192)
+    static let mcMax = 192
     /// Columns of op(B) packed per outer step (the packed slice, kc×ncMax floats, stays in L3).
     static let ncMax = 4096
     /// Below this many multiply-adds a call runs on the calling thread only.
@@ -393,5 +393,3 @@ private let gemmScratchKey: pthread_key_t = {
     precondition(status == 0, "MatrixMultiply: pthread_key_create failed")
     return key
 }()
-
-func tuning(_ name: String, _ d: Int) -> Int { if let v = getenv(name) { return Int(String(cString: v)) ?? d }; return d }

@@ -67,22 +67,8 @@ public final class Generator {
             let classes = model.config.classes
             var active = false
             for r in 0..<rows where !out[r].ended {
-                let z = logits + r * classes
-                var maxValue = -Float.infinity
-                for i in 0..<classes { maxValue = max(maxValue, z[i] / temperature) }
-                var total: Double = 0
-                for i in 0..<classes {
-                    let e = exp(Double(z[i] / temperature - maxValue))
-                    z[i] = Float(e)
-                    total += e
-                }
-                let u = generator.nextDouble() * total
-                var cumulative: Double = 0
-                var choice = classes - 1
-                for i in 0..<classes {
-                    cumulative += Double(z[i])
-                    if u < cumulative { choice = i; break }
-                }
+                let choice = Sampling.draw(logits: UnsafeBufferPointer(start: logits + r * classes, count: classes),
+                                           temperature: temperature, using: &generator)
                 let token = classToken(choice)
                 history[r * maxLength + position] = token
                 out[r].tokens.append(token)
@@ -205,4 +191,23 @@ func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
     var sum: Float = 0
     for i in 0..<n { sum += a[i] * b[i] }
     return sum
+}
+
+/// Drawing a class from logits: softmax at a temperature, one uniform draw from the seeded generator, inverse CDF
+/// in class order (so a result depends only on the logits and the generator state).
+public enum Sampling {
+    public static func draw(logits: UnsafeBufferPointer<Float>, temperature: Float, using generator: inout SeededGenerator) -> Int {
+        var maxValue = -Float.infinity
+        for z in logits { maxValue = max(maxValue, z / temperature) }
+        var total = 0.0
+        for z in logits { total += exp(Double(z / temperature - maxValue)) }
+        let u = generator.nextDouble() * total
+        var cumulative = 0.0
+        for (i, z) in logits.enumerated() {
+            cumulative += exp(Double(z / temperature - maxValue))
+            if u < cumulative { return i }
+        }
+        // Rounding left u at the very top: the last class with positive probability.
+        return logits.lastIndex { $0 > -Float.infinity } ?? logits.count - 1
+    }
 }

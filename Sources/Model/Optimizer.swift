@@ -52,7 +52,8 @@ extension GPT {
     @discardableResult
     public func optimizerStep(learningRate: Float, settings: AdamWSettings = AdamWSettings()) -> Float {
         let norm = gradientNorm()
-        let scale: Float = settings.gradientClip > 0 && norm > settings.gradientClip ? settings.gradientClip / norm : 1
+        // As torch.nn.utils.clip_grad_norm_: scale by clip / (norm + 1e-6) when that is below 1.
+        let scale: Float = settings.gradientClip > 0 ? min(1, settings.gradientClip / (norm + 1e-6)) : 1
         step += 1
         for tensor in layout.tensors {
             AdamW.update(parameters: parameters + tensor.offset, gradients: gradients + tensor.offset,

@@ -61,9 +61,11 @@ public struct RunExecutor {
     }
 
     /// Runs (or resumes, or replays a finished) unit; `emit` receives every row in order, `progress` a report
-    /// after every step. Returns the rows.
+    /// after every step. `stop` is asked after every checkpoint: when it says yes the run returns there, unfinished
+    /// (as if interrupted), to be resumed by a later call. Returns the rows.
     @discardableResult
-    public func execute(progress: (RunProgress) -> Void = { _ in }, emit: (ResultRow) -> Void = { _ in }) throws -> [ResultRow] {
+    public func execute(progress: (RunProgress) -> Void = { _ in }, emit: (ResultRow) -> Void = { _ in },
+                        stop: (Int) -> Bool = { _ in false }) throws -> [ResultRow] {
         let settings = data.settings
         let tokenizer = Tokenizer(design: unit.design, alphabet: data.grammar.terminals.count)
         let config = RunExecutor.modelConfig(unit, tokenizer: tokenizer, window: data.window, positions: settings.positions)
@@ -102,7 +104,6 @@ public struct RunExecutor {
         let evaluationSteps = Set(settings.evaluationSteps)
         let sampler = data.sampler
         var sessionStart = Date()
-        var lastEvaluatedWall = wall
         while model.step < settings.steps {
             let stepStart = Date()
             let batch = packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
@@ -146,7 +147,6 @@ public struct RunExecutor {
                 wall += Date().timeIntervalSince(sessionStart)
                 sessionStart = Date()
                 row.wallSeconds = wall
-                lastEvaluatedWall = wall
                 rows.append(row)
                 try appendShard(row)
                 emit(row)
@@ -155,9 +155,9 @@ public struct RunExecutor {
                 let metadata = ["tokens": "\(tokens)", "chars": "\(characters)", "wall_s": "\(wall)",
                                 "pending": packer.pending.map { $0.map(String.init).joined(separator: " ") } ?? ""]
                 try Checkpoint.save(model, rngState: generator.state, metadata: metadata, to: checkpointPath)
+                if model.step < settings.steps && stop(model.step) { return rows }
             }
         }
-        _ = lastEvaluatedWall
         FileManager.default.createFile(atPath: donePath, contents: Data())
         return rows
     }
@@ -177,56 +177,19 @@ public struct RunExecutor {
         return row
     }
 
-    func validationWindows(_ tokenizer: Tokenizer) -> WindowPacker.Windows {
-        WindowPacker(tokenizer: tokenizer, window: data.window).packAll(data.validation)
-    }
-
     /// Validation loss per character on the sweep's fixed validation set, and generation accuracy from BOS.
     private func evaluate(model: GPT, tokenizer: Tokenizer, into row: inout ResultRow) {
-        let settings = data.settings
-        let windows = validationWindows(tokenizer)
-        var nats = 0.0
-        var first = 0
-        while first < windows.count {
-            let count = min(model.batch, windows.count - first)
-            let range = (first * data.window)..<((first + count) * data.window)
-            let targets = Array(windows.targets[range])
-            windows.inputs[range].withUnsafeBufferPointer { i in
-                targets.withUnsafeBufferPointer { t in
-                    _ = model.forward(inputs: i.baseAddress!, targets: t.baseAddress!, windows: count)
-                }
-            }
-            nats += Evaluation.nats(logits: model.logits, positionLosses: model.positionLosses, targets: targets,
-                                    tokenizer: tokenizer)
-            first += count
-        }
-        let characters = windows.characters
-        precondition(characters == data.validationCharacters, "validation packing lost characters")
-        row.valLoss = nats / Double(characters)
+        let evaluator = Evaluator(data: data, tokenizer: tokenizer)
+        let samples = data.settings.generationSamples
+        let evaluated = GPTEvaluation(model: model, generationBatch: min(64, max(1, samples)))
+        row.valLoss = evaluator.validationLoss(evaluated)
         row.excess = row.valLoss - data.trueEntropyPerCharacter
-
-        var successes = 0
-        if settings.generationSamples > 0 {
-            let sampler = Generator(model: model, batch: min(64, settings.generationSamples))
-            var generator = SeededGenerator(seed: settings.dataSeed, stream: 3)
-            var remaining = settings.generationSamples
-            while remaining > 0 {
-                let count = min(sampler.batch, remaining)
-                let prompts = [[Int32]](repeating: [tokenizer.inputBOS], count: count)
-                let outputs = sampler.generate(prompts: prompts, maxLength: data.window, using: &generator,
-                                               classToken: tokenizer.nextInputToken(forClass:), isEnd: tokenizer.isEnd)
-                for output in outputs {
-                    let (sentence, ended) = tokenizer.decode(output.tokens)
-                    if ended, !sentence.isEmpty, (try? data.parser.accepts(sentence)) == true { successes += 1 }
-                }
-                remaining -= count
-            }
+        row.genSamples = samples
+        if samples > 0 {
+            let successes = evaluator.generationSuccesses(evaluated, samples: samples)
+            let interval = Evaluation.wilson(successes: successes, trials: samples)
+            (row.genAccuracy, row.genLow, row.genHigh) = (Double(successes) / Double(samples), interval.low, interval.high)
         }
-        row.genSamples = settings.generationSamples
-        row.genAccuracy = settings.generationSamples > 0 ? Double(successes) / Double(settings.generationSamples) : .nan
-        let interval = Evaluation.wilson(successes: successes, trials: settings.generationSamples)
-        row.genLow = settings.generationSamples > 0 ? interval.low : .nan
-        row.genHigh = settings.generationSamples > 0 ? interval.high : .nan
     }
 
     // MARK: Shard files

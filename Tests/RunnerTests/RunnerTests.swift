@@ -1,0 +1,252 @@
+import Foundation
+import Grammar
+import Model
+import Runner
+import SeededRandom
+import Tokenizer
+import XCTest
+
+let grammarsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("grammars")
+
+func smallSettings(_ grammar: String = "cfg3f-l3") -> SweepSettings {
+    var settings = SweepSettings(grammarPath: grammarsFolder.appendingPathComponent("\(grammar).cfg").path)
+    settings.steps = 30
+    settings.evalEvery = 10
+    settings.batch = 4
+    settings.validationSamples = 40
+    settings.generationSamples = 16
+    return settings
+}
+
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "cfg-run-test-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The grammar's exact next-symbol distribution as a "model": it must score excess 0 and accuracy 1 through the
+/// same evaluation code as trained models.
+final class OracleModel: EvaluatedModel {
+    let parser: ChartParser
+    let tokenizer: Tokenizer
+    let window: Int
+    var logitsBuffer: [Float] = []
+    var lossBuffer: [Float] = []
+
+    init(parser: ChartParser, tokenizer: Tokenizer, window: Int) {
+        self.parser = parser
+        self.tokenizer = tokenizer
+        self.window = window
+    }
+
+    var windowsPerCall: Int { 3 }
+    var v: Int { tokenizer.alphabet }
+
+    /// P(next characters = gram | prefix), the gram given as terminals with an optional final EOS (V + 1).
+    func probability(of gram: [Int32], after prefix: [Int]) -> Double {
+        var p = 1.0
+        var context = prefix
+        for c in gram {
+            let row = try! parser.analyze(context, nextSymbols: true).nextSymbol.suffix(v + 1)
+            let next = c == Int32(v + 1) ? v : Int(c)
+            p *= row[row.startIndex + next]
+            if c == Int32(v + 1) || p == 0 { break }
+            context.append(Int(c))
+        }
+        return p
+    }
+
+    /// Whether an input token is an n-gram-gpt chunk shorter than n: the sentence ends right after it, so the
+    /// exact model then predicts EOS with probability 1.
+    func isShortChunk(_ token: Int32) -> Bool {
+        tokenizer.design.kind == .gpt && token >= 2 && tokenizer.decode([token]).sentence.count < tokenizer.design.n
+    }
+
+    /// Class probabilities after the characters `prefix` (at a token boundary).
+    func classProbabilities(after prefix: [Int], lastToken: Int32? = nil) -> [Double] {
+        if let lastToken, isShortChunk(lastToken) {
+            return (0..<tokenizer.classes).map { $0 == 1 ? 1 : 0 }
+        }
+        switch tokenizer.design.kind {
+        case .output:
+            return (0..<tokenizer.classes).map { probability(of: Tokenizer.jointGram($0, alphabet: v, n: tokenizer.design.n), after: prefix) }
+        case .gpt:
+            return (0..<tokenizer.classes).map { c in
+                if c == 0 { return 0 }  // BOS
+                if c == 1 { return probability(of: [Int32(v + 1)], after: prefix) }
+                // A chunk token: a full chunk of n, or a shorter final chunk followed by the end.
+                let chunk = tokenizer.decode([Int32(c)]).sentence.map { Int32($0) }
+                return probability(of: chunk.count == tokenizer.design.n ? chunk : chunk + [Int32(v + 1)], after: prefix)
+            }
+        default:
+            let row = try! parser.analyze(prefix, nextSymbols: true).nextSymbol.suffix(v + 1)
+            return Array(row) + [0] // terminals, EOS at id V, then... reorder below
+        }
+    }
+
+    func logits(after prefix: [Int], lastToken: Int32? = nil) -> [Float] {
+        var p = classProbabilities(after: prefix, lastToken: lastToken)
+        if tokenizer.design.kind != .output && tokenizer.design.kind != .gpt {
+            // Base ids: terminals 0..<V, BOS = V (never next), EOS = V + 1.
+            p = Array(p[0..<v]) + [0, p[v]]
+        }
+        return p.map { Float(log($0)) }
+    }
+
+    func score(inputs: [Int32], targets: [Int32], windows: Int) -> (logits: UnsafeBufferPointer<Float>, losses: UnsafeBufferPointer<Float>) {
+        let classes = tokenizer.classes
+        logitsBuffer = [Float](repeating: 0, count: windows * window * classes)
+        lossBuffer = [Float](repeating: 0, count: windows * window)
+        var prefix: [Int] = []
+        for r in 0..<(windows * window) {
+            let token = inputs[r]
+            if token == tokenizer.inputBOS { prefix = [] } else if !tokenizer.isEnd(token) {
+                prefix += tokenizer.decode([token]).sentence
+            }
+            guard targets[r] >= 0 else { continue }
+            let row = logits(after: prefix, lastToken: token)
+            for c in 0..<classes { logitsBuffer[r * classes + c] = row[c] }
+            lossBuffer[r] = -row[Int(targets[r])]
+        }
+        return (logitsBuffer.withUnsafeBufferPointer { $0 }, lossBuffer.withUnsafeBufferPointer { $0 })
+    }
+
+    func generate(prompts: [[Int32]], maxLength: Int, using generator: inout SeededGenerator,
+                  classToken: (Int) -> Int32, isEnd: (Int32) -> Bool) -> [(tokens: [Int32], ended: Bool)] {
+        prompts.map { prompt in
+            var tokens: [Int32] = []
+            var characters: [Int] = []
+            while prompt.count + tokens.count < maxLength {
+                let row = logits(after: characters, lastToken: tokens.last)
+                let token = classToken(row.withUnsafeBufferPointer { Sampling.draw(logits: $0, temperature: 1, using: &generator) })
+                tokens.append(token)
+                if isEnd(token) { return (tokens, true) }
+                characters += tokenizer.decode([token]).sentence
+            }
+            return (tokens, false)
+        }
+    }
+}
+
+final class RunnerTests: XCTestCase {
+    func testOracleScoresZeroExcessAndFullAccuracy() throws {
+        var settings = smallSettings()
+        settings.validationSamples = 25
+        let grammar = try GrammarReader.read(path: settings.grammarPath)
+        let data = try SweepData(settings: settings, grammar: grammar)
+        for name in ["1gram", "3gram-out", "3gram-gpt", "2gram-out"] {
+            let tokenizer = Tokenizer(design: try VocabularyDesign(parsing: name), alphabet: grammar.terminals.count)
+            let oracle = OracleModel(parser: data.parser, tokenizer: tokenizer, window: data.window)
+            let evaluator = Evaluator(data: data, tokenizer: tokenizer)
+            let loss = evaluator.validationLoss(oracle)
+            XCTAssertEqual(loss - data.trueEntropyPerCharacter, 0, accuracy: 1e-5, name)
+            XCTAssertEqual(evaluator.generationSuccesses(oracle, samples: 30), 30, name)
+        }
+    }
+
+    func testTrainingImprovesAndRowsAreComplete() throws {
+        let settings = smallSettings()
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unit = RunUnit(design: try VocabularyDesign(parsing: "3gram-hin"), size: try ModelSize(parsing: "xs"), seed: 1)
+        let rows = try RunExecutor(unit: unit, data: data, directory: directory, threads: 2).execute()
+        XCTAssertEqual(rows.map(\.step), [10, 20, 30])
+        XCTAssertLessThan(rows.last!.valLoss, rows.first!.valLoss)
+        XCTAssertTrue(rows.allSatisfy { $0.excess > 0 && $0.genSamples == 16 && $0.status == "ok" && $0.chars > 0 })
+        XCTAssertEqual(rows[0].excess, rows[0].valLoss - data.trueEntropyPerCharacter, accuracy: 1e-12)
+    }
+
+    /// An interrupted run resumes from its checkpoint and ends with the same rows; thread count changes nothing.
+    func testResumeAndThreadCountGiveIdenticalRows() throws {
+        let settings = smallSettings()
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let unit = RunUnit(design: try VocabularyDesign(parsing: "3gram-out"), size: try ModelSize(parsing: "tiny"), seed: 3)
+        func strip(_ rows: [ResultRow]) -> [String] {
+            rows.map { row in var r = row; r.wallSeconds = 0; return r.csvLine }
+        }
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        let straight = try RunExecutor(unit: unit, data: data, directory: a, threads: 1).execute()
+        let interrupted = try RunExecutor(unit: unit, data: data, directory: b, threads: 2).execute(stop: { $0 >= 10 })
+        XCTAssertEqual(interrupted.map(\.step), [10])
+        let executor = RunExecutor(unit: unit, data: data, directory: b, threads: 2)
+        XCTAssertFalse(executor.isDone)
+        var emitted: [ResultRow] = []
+        let resumed = try executor.execute(emit: { emitted.append($0) })
+        XCTAssertEqual(strip(resumed), strip(straight))
+        XCTAssertEqual(strip(emitted), strip(straight))
+        XCTAssertTrue(executor.isDone)
+        // A finished run is replayed from its shard, not retrained.
+        XCTAssertEqual(strip(try executor.execute()), strip(straight))
+    }
+
+    func testSweepWritesTheSameCSVWhenRerunAndRejectsOtherSettings() throws {
+        let settings = smallSettings()
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sweep = Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny")],
+                          designs: [try VocabularyDesign(parsing: "1gram"), try VocabularyDesign(parsing: "3gram-in")],
+                          seeds: [1], directory: directory, threads: 2)
+        var first: [String] = [], second: [String] = []
+        _ = try sweep.run(data: data, row: { first.append($0) }, log: { _ in })
+        // Interrupt the second run by hand: drop its done marker and its last row, as a crash would.
+        let id = sweep.units[1].id
+        try FileManager.default.removeItem(atPath: directory + "/" + id + ".done")
+        _ = try sweep.run(data: data, row: { second.append($0) }, log: { _ in })
+        func withoutWall(_ lines: [String]) -> [String] {
+            lines.map { line in var f = line.split(separator: ",", omittingEmptySubsequences: false); if f.count > 21 { f[21] = "" }; return f.joined(separator: ",") }
+        }
+        XCTAssertEqual(first.count, 1 + 2 * 3)
+        XCTAssertEqual(withoutWall(second), withoutWall(first))
+        var other = settings
+        other.steps = 40
+        let changed = Sweep(settings: other, sizes: [try ModelSize(parsing: "tiny")], designs: [try VocabularyDesign(parsing: "1gram")],
+                            seeds: [1], directory: directory, threads: 1)
+        XCTAssertThrowsError(try changed.prepareDirectory()) { XCTAssertTrue("\($0)".contains("other settings")) }
+    }
+
+    func testClaims() throws {
+        let csv = """
+        variant,size,seed,step,params,nonembed_params,excess_per_char,gen_accuracy,status
+        1gram,xs,1,100,10,5,0.30,0.1,ok
+        1gram,xs,2,100,10,5,0.32,0.1,ok
+        3gram-in,xs,1,100,10,5,0.20,0.2,ok
+        3gram-in,xs,2,100,10,5,0.25,0.2,ok
+        3gram-out,xs,1,100,10,5,0.31,0.1,ok
+        3gram-out,xs,2,100,10,5,0.33,0.1,ok
+        1gram,l,1,50,99,50,0.90,0.1,ok
+        1gram,l,1,100,99,50,0.10,0.5,ok
+        3gram-in,l,1,100,99,50,0.05,0.6,ok
+        3gram-out,l,1,100,99,50,0.08,0.6,ok
+        """
+        let table = try ResultsTable(csv: csv)
+        XCTAssertEqual(table.sizes, ["xs", "l"])
+        func holds(_ text: String) throws -> Bool { try Claim(parsing: text).check(table).holds }
+        XCTAssertTrue(try holds("3gram-in < 1gram on excess_per_char for all sizes"))
+        XCTAssertTrue(try holds("3gram-in < 1gram on excess_per_char for every seed by 0.04"))
+        XCTAssertFalse(try holds("3gram-in < 1gram on excess_per_char by 0.1"))
+        XCTAssertFalse(try holds("3gram-out < 1gram on excess_per_char"))
+        XCTAssertTrue(try holds("3gram-out < 1gram on excess_per_char at size l"))
+        XCTAssertTrue(try holds("3gram-out - 1gram on excess_per_char decreases with size"))
+        XCTAssertFalse(try holds("3gram-out - 1gram on excess_per_char increases with size"))
+        XCTAssertTrue(try holds("3gram-in > 1gram on gen_accuracy"))
+        XCTAssertFalse(try holds("4gram-in < 1gram on excess_per_char"))
+        for bad in ["3gram-in << 1gram on x", "3gram-in < 1gram", "a - b on x grows", "a < b on x by -1"] {
+            XCTAssertThrowsError(try Claim(parsing: bad), bad)
+        }
+    }
+
+    func testSizesAndUnits() throws {
+        XCTAssertEqual(try ModelSize(parsing: "L4-d96-h4").nonEmbeddingParameters, try ModelSize(parsing: "m").nonEmbeddingParameters)
+        XCTAssertThrowsError(try ModelSize(parsing: "L4-d95-h4"))
+        XCTAssertThrowsError(try ModelSize(parsing: "huge")) { XCTAssertTrue("\($0)".contains("tiny, xs")) }
+        let unit = RunUnit(design: try VocabularyDesign(parsing: "3gram-hin@m=1021,k=2"), size: try ModelSize(parsing: "xs"), seed: 2)
+        XCTAssertFalse(unit.id.contains(","))
+        XCTAssertFalse(unit.id.contains("@"))
+        XCTAssertEqual(Evaluation.wilson(successes: 0, trials: 10).low, 0)
+        XCTAssertEqual(Evaluation.wilson(successes: 5, trials: 10).low, 0.2366, accuracy: 1e-4)
+    }
+}
