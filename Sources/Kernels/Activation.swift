@@ -1,17 +1,40 @@
-import Foundation
-
-/// GELU with the tanh approximation (GPT-2's `gelu_new`, PyTorch's `approximate="tanh"`).
+/// GELU with the tanh approximation (GPT-2's `gelu_new`, PyTorch's `approximate="tanh"`), vectorised.
 public enum GELU {
     static let c = Float((2.0 / Double.pi).squareRoot())
+
+    @inline(__always)
+    static func forward8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let cube: SIMD8<Float> = x * x * x
+        let u: SIMD8<Float> = c * (x + 0.044715 * cube)
+        return 0.5 * x * (1 + SIMDMath.tanh(u))
+    }
+
+    @inline(__always)
+    static func derivative8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let cube: SIMD8<Float> = x * x * x
+        let u: SIMD8<Float> = c * (x + 0.044715 * cube)
+        let t = SIMDMath.tanh(u)
+        let half = SIMD8<Float>(repeating: 0.5)
+        let sech2: SIMD8<Float> = 1 - t * t
+        let du: SIMD8<Float> = c * (1 + 0.134145 * x * x)
+        let left: SIMD8<Float> = half * (1 + t)
+        return left + half * x * sech2 * du
+    }
 
     /// `output[i] = gelu(input[i])` for `count` floats.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                pool: WorkerPool?) {
         let chunk = 8192
         parallel(pool, fixedChunks(count, size: chunk)) { block in
-            for i in (block * chunk)..<min(count, (block + 1) * chunk) {
-                let x = input[i]
-                output[i] = 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                store8(forward8(load8(input + i)), output + i)
+                i += 8
+            }
+            while i < end {
+                output[i] = forward8(SIMD8(repeating: input[i]))[0]
+                i += 1
             }
         }
     }
@@ -21,13 +44,15 @@ public enum GELU {
                                 dOutput: UnsafePointer<Float>, count: Int, pool: WorkerPool?) {
         let chunk = 8192
         parallel(pool, fixedChunks(count, size: chunk)) { block in
-            for i in (block * chunk)..<min(count, (block + 1) * chunk) {
-                let x = input[i]
-                let u = c * (x + 0.044715 * x * x * x)
-                let t = tanhf(u)
-                let sech2 = 1 - t * t
-                let local = 0.5 * (1 + t) + 0.5 * x * sech2 * c * (1 + 3 * 0.044715 * x * x)
-                dInput[i] = local * dOutput[i]
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                store8(derivative8(load8(input + i)) * load8(dOutput + i), dInput + i)
+                i += 8
+            }
+            while i < end {
+                dInput[i] = derivative8(SIMD8(repeating: input[i]))[0] * dOutput[i]
+                i += 1
             }
         }
     }

@@ -37,12 +37,7 @@ public enum Attention {
                     let valid = r0 + i + 1
                     var maxValue = -Float.infinity
                     for s in 0..<valid { maxValue = max(maxValue, row[s] * scale) }
-                    var sum: Float = 0
-                    for s in 0..<valid {
-                        let e = expf(row[s] * scale - maxValue)
-                        row[s] = e
-                        sum += e
-                    }
+                    let sum = SIMDMath.expInPlace(row, count: valid, scale: scale, shift: maxValue)
                     let inverse = 1 / sum
                     for s in 0..<valid { row[s] *= inverse }
                     for s in valid..<keys { row[s] = 0 }
@@ -90,11 +85,8 @@ public enum Attention {
                     let valid = r0 + i + 1
                     let rowLSE = lse[r0 + i]
                     let sumDYY = dot(dy + (r0 + i) * d, y + (r0 + i) * d, hd)
-                    for s in 0..<valid {
-                        let prob = expf(row[s] * scale - rowLSE)
-                        row[s] = prob
-                        drow[s] = prob * (drow[s] - sumDYY) * scale
-                    }
+                    _ = SIMDMath.expInPlace(row, count: valid, scale: scale, shift: rowLSE)
+                    for s in 0..<valid { drow[s] = row[s] * (drow[s] - sumDYY) * scale }
                     for s in valid..<keys {
                         row[s] = 0
                         drow[s] = 0

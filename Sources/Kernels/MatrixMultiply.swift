@@ -5,15 +5,18 @@ import Glibc
 /// op(A) = A (stored m×k, row stride `lda`) or Aᵀ (A stored k×m); op(B) = B (stored k×n) or Bᵀ (B stored n×k).
 ///
 /// Design (GotoBLAS/BLIS style):
-/// - k is cut into slices of `kc` (fixed, never dependent on the thread count); for each slice op(B) is packed into
-///   16-column micro-panels (shared by all threads), and each task packs a block of up to ~`mcMax` rows of op(A)
-///   into 6-row micro-panels in its thread's scratch.
-/// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add) sweeps one k slice.
+/// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed once per
+///   call (per block of up to `ncMax` columns) into 16-column micro-panels, slice by slice, shared by all threads;
+///   each task packs, slice by slice, its block of up to ~`mcMax` rows of op(A) into 6-row micro-panels in its
+///   thread's scratch (the block stays in L2; a B micro-panel, 16 KiB, stays in L1).
+/// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
+///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel on zero-padded panels through a small tile buffer.
 /// - Threads split only the output (row blocks, and column panels when there are too few row blocks), so every
 ///   element of C is produced by one thread with the same sequence of operations whatever the thread count:
-///   the result is bit-identical with any pool (or none).
-/// - Scratch (packing buffers) is per thread (thread-local, grow-only): no allocation per call in steady state.
+///   the result is bit-identical with any pool (or none). Two pool calls per product (pack B, multiply).
+/// - Scratch (packing buffers) is per thread (thread-local, grow-only, 64-byte aligned): no allocation per call
+///   in steady state. The calling thread's packed-B buffer grows to at most 16 MiB (`packedBLimit`).
 public enum MatrixMultiply {
     /// Rows of the register tile.
     static let mr = 6
@@ -23,8 +26,10 @@ public enum MatrixMultiply {
     static let kc = 256
     /// Rows of op(A) packed per task at most (the packed block, mcMax×kc floats, stays in L2).
     static let mcMax = 192
-    /// Columns of op(B) packed per outer step (the packed slice, kc×ncMax floats, stays in L3).
+    /// Columns of op(B) packed per outer step at most.
     static let ncMax = 4096
+    /// Floats in the packed op(B) slab (all of k × up to ncMax columns) at most: 16 MiB.
+    static let packedBLimit = 1 << 22
     /// Below this many multiply-adds a call runs on the calling thread only.
     static let parallelThreshold = 1 << 18
 
@@ -54,39 +59,54 @@ public enum MatrixMultiply {
         let operands = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                                 c: c, ldc: ldc)
 
+        // Columns per outer step: the whole packed op(B) slab (k × nc floats) stays under packedBLimit.
+        let nc = min(ncMax, max(nr, packedBLimit / k / nr * nr))
         var jc = 0
         while jc < n {
-            let nb = min(ncMax, n - jc)
+            let nb = min(nc, n - jc)
             let panels = (nb + nr - 1) / nr
-            let packedB = scratch.bBuffer(count: panels * nr * kc)
+            let slabWidth = panels * nr
+            let slices = (k + kc - 1) / kc
             let plan = Plan(m: m, panels: panels, threads: threads)
-            var pc = 0
-            while pc < k {
-                let kb = min(kc, k - pc)
-                let first = pc == 0 && !accumulate
-                // 1. Pack the k slice of op(B) (columns jc..<jc+nb), shared by every task.
-                let packChunks = threads > 1 && panels >= 4 && kb * nb >= 16_384 ? min(panels, threads * 4) : 1
-                if packChunks > 1, let pool {
-                    let per = (panels + packChunks - 1) / packChunks
-                    pool.parallelFor(packChunks) { chunk in
-                        let lo = chunk * per, hi = min(panels, lo + per)
-                        if lo < hi { packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi, into: packedB) }
-                    }
-                } else {
+            let parallel = threads > 1 ? pool : nil
+            if parallel == nil && m < k {
+                // One thread, C smaller than op(B): slice by slice, so the freshly packed k slice of op(B) is still
+                // in cache for every row block (one slice of buffer). The same operations per element as below.
+                let packedB = scratch.bBuffer(count: slabWidth * min(k, kc))
+                for slice in 0..<slices {
+                    let pc = slice * kc, kb = min(kc, k - pc)
                     packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: 0..<panels, into: packedB)
+                    for t in 0..<plan.tasks {
+                        let (rows, cols) = plan.task(t, m: m, panels: panels)
+                        macroKernel(operands, rows: rows, panels: cols, slices: slice..<slice + 1, k: k, jc: jc,
+                                    nb: nb, packedB: UnsafePointer(packedB), sliceStride: 0, accumulate: accumulate)
+                    }
                 }
-                // 2. Multiply: tasks over row blocks (× column-panel groups).
-                let task = { (t: Int) in
+            } else {
+                // Pack all of op(B) (slice at packedB + pc·slabWidth), then run the tasks, each sweeping all k slices
+                // (its block of C stays in L2): two pool calls per product.
+                let packedB = scratch.bBuffer(count: slabWidth * k)
+                let chunks = parallel != nil && nb * k >= 32_768 ? min(panels, 2 * threads) : 1
+                let per = (panels + chunks - 1) / chunks
+                let pack = { (t: Int) in
+                    let pc = (t / chunks) * kc, kb = min(kc, k - pc)
+                    let lo = (t % chunks) * per, hi = min(panels, lo + per)
+                    if lo < hi {
+                        packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi, into: packedB + pc * slabWidth)
+                    }
+                }
+                let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
-                    macroKernel(operands, rows: rows, panels: cols, pc: pc, kb: kb, jc: jc, nb: nb,
-                                packedB: UnsafePointer(packedB), first: first)
+                    macroKernel(operands, rows: rows, panels: cols, slices: 0..<slices, k: k, jc: jc, nb: nb,
+                                packedB: UnsafePointer(packedB), sliceStride: slabWidth, accumulate: accumulate)
                 }
-                if plan.tasks > 1, threads > 1, let pool {
-                    pool.parallelFor(plan.tasks, task)
+                if let parallel {
+                    parallel.parallelFor(slices * chunks, pack)
+                    parallel.parallelFor(plan.tasks, multiply)
                 } else {
-                    for t in 0..<plan.tasks { task(t) }
+                    for t in 0..<slices * chunks { pack(t) }
+                    for t in 0..<plan.tasks { multiply(t) }
                 }
-                pc += kb
             }
             jc += nb
         }
@@ -242,37 +262,42 @@ public enum MatrixMultiply {
         }
     }
 
-    /// One task: packs its rows of op(A) for the k slice, then runs the register tile over its column panels.
-    static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, pc: Int, kb: Int, jc: Int, nb: Int,
-                            packedB: UnsafePointer<Float>, first: Bool) {
+    /// One task: for each k slice of `slices` in order (its packed op(B) at packedB + pc·sliceStride), packs its
+    /// rows of op(A), then runs the register tile over its column panels (column panel outer, row panel inner: the
+    /// 16-wide B panel stays in L1, the packed A block in L2).
+    static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, k: Int,
+                            jc: Int, nb: Int, packedB: UnsafePointer<Float>, sliceStride: Int, accumulate: Bool) {
         let scratch = GemmScratch.current
-        let height = rows.count
-        let rowPanels = (height + mr - 1) / mr
-        let packedA = scratch.aBuffer(count: rowPanels * mr * kb)
-        packA(o, rows: rows, pc: pc, kb: kb, into: packedA)
+        let rowPanels = (rows.count + mr - 1) / mr
+        let packedA = scratch.aBuffer(count: rowPanels * mr * kc)
         let tile = scratch.tile
-        for q in panels {
-            let bp = packedB + q * nr * kb
-            let j = jc + q * nr
-            let width = min(nr, nb - q * nr)
-            var ap = UnsafePointer(packedA)
-            var i = rows.lowerBound
-            while i < rows.upperBound {
-                let h = min(mr, rows.upperBound - i)
-                let cp = o.c + i * o.ldc + j
-                if h == mr && width == nr {
-                    kernel6x16(kb, ap, bp, cp, o.ldc, !first)
-                } else {
-                    // Edge tile: same kernel into a 6×16 buffer, then copy the valid part.
-                    tile.initialize(repeating: 0, count: mr * nr)
-                    if !first {
-                        for r in 0..<h { for jj in 0..<width { tile[r * nr + jj] = cp[r * o.ldc + jj] } }
+        for slice in slices {
+            let pc = slice * kc, kb = min(kc, k - pc)
+            let load = pc > 0 || accumulate
+            packA(o, rows: rows, pc: pc, kb: kb, into: packedA)
+            let slab = packedB + pc * sliceStride
+            for q in panels {
+                let bp = slab + q * nr * kb
+                let j = jc + q * nr
+                let width = min(nr, nb - q * nr)
+                var ap = UnsafePointer(packedA)
+                var i = rows.lowerBound
+                while i < rows.upperBound {
+                    let h = min(mr, rows.upperBound - i)
+                    let cp = o.c + i * o.ldc + j
+                    if h == mr && width == nr {
+                        kernel6x16(kb, ap, bp, cp, o.ldc, load)
+                    } else {
+                        // Edge tile: the same kernel into a 6×16 buffer, then copy the valid part.
+                        if load {
+                            for r in 0..<h { for jj in 0..<width { tile[r * nr + jj] = cp[r * o.ldc + jj] } }
+                        }
+                        kernel6x16(kb, ap, bp, tile, nr, load)
+                        for r in 0..<h { for jj in 0..<width { cp[r * o.ldc + jj] = tile[r * nr + jj] } }
                     }
-                    kernel6x16(kb, ap, bp, tile, nr, !first)
-                    for r in 0..<h { for jj in 0..<width { cp[r * o.ldc + jj] = tile[r * nr + jj] } }
+                    ap += mr * kb
+                    i += mr
                 }
-                ap += mr * kb
-                i += mr
             }
         }
     }

@@ -1,27 +1,46 @@
 import Foundation
 import Grammar
+import Kernels
+import Model
+import Runner
 import SeededRandom
+import Tokenizer
 
 let benchSpec = CommandSpec(
-    name: "bench", summary: "measure the speed of sampling and exact parsing on one core",
+    name: "bench", summary: "measure training, sampling, matrix-multiply or grammar-engine speed",
     positionals: [],
     options: [
-        OptionSpec("--grammar", value: "G.cfg", help: "grammar to measure (required)"),
+        OptionSpec("--layers", value: "L", help: "model: layers (default 4)"),
+        OptionSpec("--d", value: "D", help: "model: width (default 128)"),
+        OptionSpec("--heads", value: "H", help: "model: attention heads (default 4)"),
+        OptionSpec("--batch", value: "B", help: "model: windows per step, or sequences sampled at once with --generate (default 16; 64 with --generate)"),
+        OptionSpec("--seq", value: "T", help: "model: window length (default 256; 128 with --generate)"),
+        OptionSpec("--steps", value: "N", help: "model: timed steps after 2 warm-up steps (default 10)"),
+        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+        OptionSpec("--input", value: "DESIGN", help: "input side: 1gram, Ngram-in, Ngram-hin, Ngram-hin@m=M,k=K, Ngram-gpt (default 3gram-hin)"),
+        OptionSpec("--output", value: "DESIGN", help: "output side: 1gram, Ngram-out, Ngram-gpt (default 1gram)"),
+        OptionSpec("--terminals", value: "V", help: "alphabet size (default 3, as the cfg3 family)"),
+        OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned)"),
+        OptionSpec("--generate", help: "time KV-cached sampling (tokens/s over batch x seq) instead of training"),
+        OptionSpec("--gemm", help: "time the matrix multiply on the shapes of bench/gemm.sh"),
+        OptionSpec("--grammar", value: "G.cfg", help: "time sampling and exact parsing of a grammar on one core"),
         OptionSpec("--strings", value: "N", help: "strings per parsing measurement (default 1000)"),
         OptionSpec("--repeats", value: "R", help: "repetitions of each measurement; the median is reported (default 5)"),
         OptionSpec("--seed", value: "S", help: "seed of the sampled strings (default 1)"),
         OptionSpec("--json", help: "print one JSON object instead of a table"),
     ],
     details: """
-    Single-threaded: sampling throughput in terminals per second (at least 5 million terminals per repeat);
+    Model (default): trains a GPT on random tokens and prints tokens/s, ms per step and achieved GFLOP/s
+    (6 x non-embedding parameters + attention + head, per token; medians over the steps); --json prints one object
+    with tokens_per_s, ms_per_step and gflops. --generate times batched KV-cached sampling instead.
+    Grammar (--grammar): single-threaded sampling throughput in terminals per second (at least 5 million terminals per repeat);
     membership plus inside probability (what 'cfg-run check' does per string), and the full next-symbol
     distribution after every prefix, in strings per second. Medians over the repeats, with min and max.
     """)
 
 func runBench(_ arguments: ParsedArguments) throws -> Int32 {
-    guard let path = arguments.string("--grammar") else {
-        throw UsageError("bench needs --grammar G.cfg (the model benchmark comes with the training engine)")
-    }
+    if arguments.flag("--gemm") { return try runGEMMBench(arguments) }
+    guard let path = arguments.string("--grammar") else { return try runModelBench(arguments) }
     let strings = try arguments.int("--strings", default: 1000, range: 1...Int.max)
     let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
     let seed = try arguments.uint64("--seed", default: 1)
@@ -85,5 +104,103 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     print(row("sample", sampling, "terminals/s"))
     print(row("check (membership + inside)", checking, "strings/s"))
     print(row("next-symbol distributions", nextSymbols, "strings/s"))
+    return 0
+}
+
+/// The model configuration for `bench --input X --output Y`.
+func benchModelConfig(_ arguments: ParsedArguments, seq: Int) throws -> GPTConfig {
+    let v = try arguments.int("--terminals", default: 3, range: 1...1_000_000)
+    func design(_ option: String, default value: String) throws -> VocabularyDesign {
+        do { return try VocabularyDesign(parsing: arguments.string(option) ?? value) } catch { throw UsageError("\(option): \(error)") }
+    }
+    let input = try design("--input", default: "3gram-hin"), output = try design("--output", default: "1gram")
+    guard [.oneGram, .input, .hierarchicalInput, .gpt].contains(input.kind) else {
+        throw UsageError("--input takes 1gram, Ngram-in, Ngram-hin(@m=,k=) or Ngram-gpt, got '\(input)'")
+    }
+    guard [.oneGram, .output, .gpt].contains(output.kind) else {
+        throw UsageError("--output takes 1gram, Ngram-out or Ngram-gpt, got '\(output)'")
+    }
+    let inputTokenizer = Tokenizer(design: input, alphabet: v), outputTokenizer = Tokenizer(design: output, alphabet: v)
+    let size = ModelSize(name: "bench", layers: try arguments.int("--layers", default: 4, range: 1...1000),
+                         width: try arguments.int("--d", default: 128, range: 1...100_000),
+                         heads: try arguments.int("--heads", default: 4, range: 1...1000))
+    var config = RunExecutor.modelConfig(RunUnit(design: input, size: size, seed: 1), tokenizer: inputTokenizer,
+                                         window: seq, positions: arguments.string("--positions") == "rotary" ? .rotary : .learned)
+    config.classes = outputTokenizer.classes
+    if !config.problems.isEmpty { throw UsageError(config.problems.joined(separator: "; ")) }
+    return config
+}
+
+func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
+    let generate = arguments.flag("--generate")
+    let batch = try arguments.int("--batch", default: generate ? 64 : 16, range: 1...100_000)
+    let seq = try arguments.int("--seq", default: generate ? 128 : 256, range: 2...100_000)
+    let steps = try arguments.int("--steps", default: 10, range: 1...1_000_000)
+    let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+    let config = try benchModelConfig(arguments, seq: seq)
+    let model = GPT(config: config, batch: generate ? 1 : batch, seq: generate ? 2 : seq, threads: threads, seed: 1)
+    var generator = SeededGenerator(seed: 7)
+    let d = Double(config.width), l = Double(config.layers)
+    let label = "L\(config.layers)-d\(config.width)-h\(config.heads) input \(arguments.string("--input") ?? "3gram-hin") output \(arguments.string("--output") ?? "1gram"), \(model.layout.count) parameters (\(model.layout.nonEmbeddingCount) non-embedding), \(threads) thread\(threads == 1 ? "" : "s")"
+    if generate {
+        let sampler = Generator(model: model, batch: batch)
+        let prompts = [[Int32]](repeating: [0], count: batch)
+        var times: [Double] = []
+        for step in 0..<(steps + 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = sampler.generate(prompts: prompts, maxLength: seq, using: &generator, isEnd: { _ in false })
+            if step > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        let seconds = times.sorted()[times.count / 2]
+        let tokens = Double(batch * (seq - 1))
+        let flops = tokens * (2 * Double(model.layout.nonEmbeddingCount) + 2 * l * d * Double(seq) / 2 + 2 * d * Double(config.classes))
+        return printModelBench(arguments, label: label + ", sampling \(batch) sequences of \(seq) tokens with a KV cache",
+                               tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000, gflops: flops / seconds / 1e9)
+    }
+    let inputs = (0..<(batch * seq)).map { _ in Int32(generator.nextInt(below: config.vocabulary)) }
+    let targets = (0..<(batch * seq)).map { _ in Int32(generator.nextInt(below: config.classes)) }
+    var times: [Double] = []
+    for step in 0..<(steps + 2) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        model.zeroGradients()
+        inputs.withUnsafeBufferPointer { i in
+            targets.withUnsafeBufferPointer { t in _ = model.forward(inputs: i.baseAddress!, targets: t.baseAddress!) }
+        }
+        model.backward()
+        model.optimizerStep(learningRate: 1e-4)
+        if step >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+    }
+    let seconds = times.sorted()[times.count / 2]
+    let tokens = Double(batch * seq)
+    let flopsPerToken = 6 * Double(model.layout.nonEmbeddingCount) + 6 * l * d * Double(seq) / 2 * 2 + 6 * d * Double(config.classes)
+    return printModelBench(arguments, label: label + ", training batch \(batch) x seq \(seq)",
+                           tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000, gflops: tokens * flopsPerToken / seconds / 1e9)
+}
+
+func printModelBench(_ arguments: ParsedArguments, label: String, tokensPerSecond: Double, msPerStep: Double,
+                     gflops: Double) -> Int32 {
+    if arguments.flag("--json") {
+        print(String(format: "{\"tokens_per_s\": %.1f, \"ms_per_step\": %.3f, \"gflops\": %.2f}", tokensPerSecond, msPerStep, gflops))
+    } else {
+        print(label)
+        print(String(format: "%.0f tokens/s, %.2f ms per step, %.1f GFLOP/s (median)", tokensPerSecond, msPerStep, gflops))
+    }
+    return 0
+}
+
+func runGEMMBench(_ arguments: ParsedArguments) throws -> Int32 {
+    let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+    let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
+    let results = MatrixMultiplyBenchmark.run(shapes: MatrixMultiplyBenchmark.trainingShapes, threads: threads, repeats: repeats)
+    for r in results {
+        let layout = r.transposeA ? "A^T B" : r.transposeB ? "A B^T" : "A B"
+        if arguments.flag("--json") {
+            print(String(format: "{\"m\": %d, \"n\": %d, \"k\": %d, \"layout\": \"%@\", \"threads\": %d, \"gflops\": %.1f}",
+                         r.m, r.n, r.k, layout, r.threads, r.gflopsMedian))
+        } else {
+            print(String(format: "%5d x %5d x %5d  %-6@ %d thread%@  %6.1f GFLOP/s (min %.1f, max %.1f)", r.m, r.n, r.k,
+                         layout, r.threads, r.threads == 1 ? " " : "s", r.gflopsMedian, r.gflopsMin, r.gflopsMax))
+        }
+    }
     return 0
 }
