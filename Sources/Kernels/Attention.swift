@@ -137,3 +137,36 @@ public enum Rotary {
         }
     }
 }
+
+extension Attention {
+    /// One decoding step with a key/value cache: for each of `rows` sequences, the query at the newest position
+    /// (row r of `qkv`, `[rows, 3 * width]`) attends to the `length` cached keys and values of that sequence
+    /// (`keys` and `values` are `[rows, capacity, width]`). Writes `[rows, width]` to `output`. `scratch` needs
+    /// `rows * capacity` floats. Split over rows; each row computed by one thread in a fixed order.
+    public static func decode(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+                              keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: Int, length: Int,
+                              capacity: Int, width d: Int, heads h: Int, scratch: UnsafeMutablePointer<Float>,
+                              pool: WorkerPool?) {
+        let hd = d / h
+        let scale = 1 / Float(hd).squareRoot()
+        parallel(pool, rows) { r in
+            let scores = scratch + r * capacity
+            for head in 0..<h {
+                let q = qkv + r * 3 * d + head * hd
+                var maxValue = -Float.infinity
+                for u in 0..<length {
+                    let value = dot(q, keys + (r * capacity + u) * d + head * hd, hd)
+                    scores[u] = value
+                    maxValue = max(maxValue, value * scale)
+                }
+                let total = SIMDMath.expInPlace(scores, count: length, scale: scale, shift: maxValue)
+                let y = output + r * d + head * hd
+                y.update(repeating: 0, count: hd)
+                let inverse = 1 / total
+                for u in 0..<length {
+                    axpy(scores[u] * inverse, values + (r * capacity + u) * d + head * hd, y, hd)
+                }
+            }
+        }
+    }
+}

@@ -123,8 +123,6 @@ public final class Generator {
             let wpe = p + layout["wpe"]!.offset + t * d
             for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[i] } }
         }
-        let hd = d / c.heads
-        let scale = 1 / Float(hd).squareRoot()
         for l in 0..<c.layers {
             let w = LayerParameters(layout: layout, base: p, layer: l)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
@@ -137,31 +135,8 @@ public final class Generator {
                 (kCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + d, count: d)
                 (vCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + 2 * d, count: d)
             }
-            // Attention of the new position over the cache, one (row, head) pair per work item.
-            let qkvBuffer = qkv, attBuffer = att, scores = scratch, cacheLength = maxLength
-            let work: (Int) -> Void = { item in
-                let r = item / c.heads, h = item % c.heads
-                let q = qkvBuffer + r * 3 * d + h * hd
-                let s = scores + r * cacheLength
-                var maxValue = -Float.infinity
-                for u in 0...t {
-                    let value = dotProduct(q, kCache + (r * cacheLength + u) * d + h * hd, hd) * scale
-                    s[u] = value
-                    maxValue = max(maxValue, value)
-                }
-                var total: Float = 0
-                for u in 0...t { s[u] = expf(s[u] - maxValue); total += s[u] }
-                let y = attBuffer + r * d + h * hd
-                for i in 0..<hd { y[i] = 0 }
-                for u in 0...t {
-                    let weight = s[u] / total
-                    let v = vCache + (r * cacheLength + u) * d + h * hd
-                    for i in 0..<hd { y[i] += weight * v[i] }
-                }
-            }
-            // Heads of one row share the row's score buffer, so rows are the unit of parallel work.
-            let perRow: (Int) -> Void = { r in for h in 0..<c.heads { work(r * c.heads + h) } }
-            if let pool, rows > 1 { pool.parallelFor(rows, perRow) } else { for r in 0..<rows { perRow(r) } }
+            Attention.decode(output: att, qkv: qkv, keys: kCache, values: vCache, rows: rows, length: t + 1,
+                             capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: pool)
             Linear.forward(x, att, rows: rows, inputs: d, outputs: d, weight: w.projWeight, bias: w.projBias, accumulate: true, pool: pool)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
             Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, weight: w.fcWeight, bias: w.fcBias, pool: pool)
@@ -184,13 +159,6 @@ public final class Generator {
         }
         return out
     }
-}
-
-@inline(__always)
-func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var sum: Float = 0
-    for i in 0..<n { sum += a[i] * b[i] }
-    return sum
 }
 
 /// Drawing a class from logits: softmax at a temperature, one uniform draw from the seeded generator, inverse CDF
