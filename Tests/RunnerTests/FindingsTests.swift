@@ -1,0 +1,34 @@
+import Foundation
+import Grammar
+import Runner
+import Tokenizer
+import XCTest
+
+/// The findings of results/README.md that held robustly, as a regression test: a scaled-down sweep (two sizes,
+/// two seeds, cfg3f's lowest three levels) checked with the same claims as `cfg-run assert`. A regression in the
+/// engine, the tokenizers or the metrics that changes these facts turns the suite red.
+final class FindingsTests: XCTestCase {
+    func testInputNgramsHelpEverySizeAndOutputNgramsHelpMoreWithSize() throws {
+        var settings = SweepSettings(grammarPath: grammarsFolder.appendingPathComponent("cfg3f-l3.cfg").path)
+        settings.steps = 300
+        settings.evalEvery = 300
+        settings.validationSamples = 300
+        settings.generationSamples = 0
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sweep = Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny"), try ModelSize(parsing: "s")],
+                          designs: try ["1gram", "3gram-in", "3gram-out"].map { try VocabularyDesign(parsing: $0) },
+                          seeds: [1, 2], directory: directory, threads: 2)
+        var csv = ""
+        _ = try sweep.run(data: data, row: { csv += $0 + "\n" }, log: { _ in })
+        let table = try ResultsTable(csv: csv)
+        for claim in [
+            "3gram-in < 1gram on excess_per_char for all sizes for every seed by 0.02",
+            "3gram-out - 1gram on excess_per_char decreases with size",
+        ] {
+            let (holds, lines) = try Claim(parsing: claim).check(table)
+            XCTAssertTrue(holds, "\(claim)\n" + lines.joined(separator: "\n"))
+        }
+    }
+}
