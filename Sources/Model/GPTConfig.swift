@@ -66,8 +66,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case .token: break
         case .ngram(let n), .hierarchical(let n):
             if n < 2 { problems.append("n-gram order must be at least 2") }
-            else if power(Double(vocabulary + 1), n) > 16e6 {
-                problems.append("an exact \(n)-gram table over \(vocabulary) tokens has \(power(Double(vocabulary + 1), n)) rows, too many: use hashed input")
+            else if power(Double(vocabulary + 1), n) * Double(width) > 64e6 {
+                problems.append("an exact \(n)-gram table over \(vocabulary) tokens has \(Int(power(Double(vocabulary + 1), n))) rows of \(width) (over 64 million parameters): use hashed input (Ngram-hin@m=...,k=...) or a smaller n")
             }
         case .hashed(let n, let rows, let slices):
             if n < 2 || rows < 1 || slices < 1 || width % slices != 0 { problems.append("hashed input needs n >= 2, rows >= 1 and width divisible by slices") }

@@ -190,3 +190,26 @@ func runAssert(_ arguments: ParsedArguments) throws -> Int32 {
     }
     return failed > 0 ? 1 : 0
 }
+
+let summarySpec = CommandSpec(
+    name: "summary", summary: "print the comparison table of a results CSV (as at the end of a sweep)",
+    positionals: ["RESULTS.csv"],
+    options: [OptionSpec("--baseline", value: "VARIANT", help: "the variant the others are compared with (default 1gram)")],
+    details: """
+    Per size (ordered by non-embedding parameters) and variant: the final evaluation's excess loss per character
+    and generation accuracy, mean over seeds with a 95% t-interval, the difference to the baseline, and whether
+    the intervals separate.
+    """)
+
+func runSummary(_ arguments: ParsedArguments) throws -> Int32 {
+    let path = arguments.positionals[0]
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        throw UsageError("cannot read \(path)")
+    }
+    do {
+        print(try ResultsTable(csv: text, source: path).summary(baseline: arguments.string("--baseline") ?? "1gram"), terminator: "")
+    } catch {
+        throw UsageError(error.description)
+    }
+    return 0
+}

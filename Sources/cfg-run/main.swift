@@ -7,6 +7,7 @@ import Grammar
 let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
     (sweepSpec, runSweep),
     (assertSpec, runAssert),
+    (summarySpec, runSummary),
     (sampleSpec, runSample),
     (checkSpec, runCheck),
     (statsSpec, runStats),

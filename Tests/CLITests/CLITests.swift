@@ -44,7 +44,7 @@ final class CLITests: XCTestCase {
     func testEveryCommandAnswersHelp() throws {
         let top = try run(["--help"])
         XCTAssertEqual(top.status, 0)
-        for command in ["sample", "check", "stats", "generate", "bench"] {
+        for command in ["sweep", "assert", "summary", "sample", "check", "stats", "generate", "bench"] {
             XCTAssertTrue(top.stdout.contains(command), command)
             let help = try run([command, "--help"])
             XCTAssertEqual(help.status, 0, command)
@@ -111,5 +111,53 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(generated.stdout.hasPrefix("# generated with: cfg-run generate --levels 2 --width 2 --rules 2-2"))
         let impossible = try run(["generate", "--rules", "3-1"])
         XCTAssertEqual(impossible.status, 2)
+    }
+
+    func testSweepWritesCSVResumesAndAssertChecksClaims() throws {
+        let out = NSTemporaryDirectory() + "cfg-run-cli-sweep-\(getpid()).csv"
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: out + ".runs")
+        }
+        let arguments = ["grammars/cfg3f-l3.cfg", "--sizes", "tiny", "--variants", "1gram,3gram-in", "--steps", "20",
+                         "--eval-every", "10", "--val-samples", "50", "--gen-samples", "8", "--out", out]
+        let first = try run(arguments)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("run 2/2 tiny 3gram-in seed 1"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("Δ excess"), first.stderr)
+        let csv = try String(contentsOfFile: out, encoding: .utf8)
+        let lines = csv.split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertTrue(lines[0].hasPrefix("grammar,variant,size,layers,d_model,heads,params,nonembed_params,seed,step,tokens,chars"))
+        // Rerun: everything is reused, the file ends the same (apart from nothing: rows are replayed).
+        let second = try run(arguments)
+        XCTAssertEqual(second.status, 0)
+        XCTAssertTrue(second.stderr.contains("finished earlier"), second.stderr)
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), csv)
+        let summary = try run(["summary", out])
+        XCTAssertEqual(summary.status, 0)
+        XCTAssertTrue(summary.stdout.contains("3gram-in"))
+        let claims = try run(["assert", out, "3gram-in < 1gram on val_loss_per_char", "3gram-in > 1gram on val_loss_per_char"])
+        XCTAssertEqual(claims.status, 1)
+        XCTAssertTrue(claims.stdout.contains("holds: 3gram-in < 1gram"), claims.stdout)
+        XCTAssertTrue(claims.stdout.contains("FAILS: 3gram-in > 1gram"), claims.stdout)
+        let badClaim = try run(["assert", out, "3gram-in is better"])
+        XCTAssertEqual(badClaim.status, 2)
+    }
+
+    func testSweepRejectsBadArgumentsBeforeTraining() throws {
+        let unknownVariant = try run(["grammars/cfg3f-l3.cfg", "--variants", "1gram,3gram-inn"])
+        XCTAssertEqual(unknownVariant.status, 2)
+        XCTAssertTrue(unknownVariant.stderr.contains("unknown vocabulary design '3gram-inn'"), unknownVariant.stderr)
+        XCTAssertTrue(unknownVariant.stderr.contains("Ngram-hin@m=M,k=K"), unknownVariant.stderr)
+        let unknownSize = try run(["grammars/cfg3f-l3.cfg", "--sizes", "huge"])
+        XCTAssertEqual(unknownSize.status, 2)
+        XCTAssertTrue(unknownSize.stderr.contains("unknown size 'huge'"), unknownSize.stderr)
+        let order = try run(["grammars/cfg3f-l3.cfg", "--variants", "9gram-in"])
+        XCTAssertEqual(order.status, 2)
+        XCTAssertTrue(order.stderr.contains("N must be an integer in 2...8"), order.stderr)
+        let help = try run(["sweep", "--help"])
+        XCTAssertTrue(help.stdout.contains("non-embedding parameters"), help.stdout)
+        XCTAssertFalse(unknownVariant.stderr.contains("step "), "training must not start")
     }
 }

@@ -239,6 +239,24 @@ final class RunnerTests: XCTestCase {
         }
     }
 
+    func testADivergedRunIsMarkedAndStops() throws {
+        var settings = smallSettings()
+        settings.learningRate = 1e35
+        settings.warmupSteps = 0
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unit = RunUnit(design: try VocabularyDesign(parsing: "1gram"), size: try ModelSize(parsing: "tiny"), seed: 1)
+        let executor = RunExecutor(unit: unit, data: data, directory: directory, threads: 1)
+        var rows: [ResultRow] = []
+        XCTAssertThrowsError(try executor.execute(emit: { rows.append($0) })) { error in
+            XCTAssertTrue("\(error)".contains("diverged"), "\(error)")
+        }
+        XCTAssertEqual(rows.last?.status, "diverged")
+        XCTAssertTrue(executor.isDone)
+        XCTAssertTrue(rows.last!.valLoss.isNaN)
+    }
+
     func testSizesAndUnits() throws {
         XCTAssertEqual(try ModelSize(parsing: "L4-d96-h4").nonEmbeddingParameters, try ModelSize(parsing: "m").nonEmbeddingParameters)
         XCTAssertThrowsError(try ModelSize(parsing: "L4-d95-h4"))
