@@ -142,7 +142,8 @@ extension Attention {
     /// One decoding step with a key/value cache: for each of `rows` sequences, the query at the newest position
     /// (row r of `qkv`, `[rows, 3 * width]`) attends to the `length` cached keys and values of that sequence
     /// (`keys` and `values` are `[rows, capacity, width]`). Writes `[rows, width]` to `output`. `scratch` needs
-    /// `rows * capacity` floats. Split over rows; each row computed by one thread in a fixed order.
+    /// `rows * heads * capacity` floats. Each cached key and value row is read once for all heads. Split over
+    /// rows; each row computed by one thread in a fixed order.
     public static func decode(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: Int, length: Int,
                               capacity: Int, width d: Int, heads h: Int, scratch: UnsafeMutablePointer<Float>,
@@ -150,22 +151,25 @@ extension Attention {
         let hd = d / h
         let scale = 1 / Float(hd).squareRoot()
         parallel(pool, rows) { r in
-            let scores = scratch + r * capacity
+            let scores = scratch + r * h * capacity
+            let q = qkv + r * 3 * d
+            for u in 0..<length {
+                let k = keys + (r * capacity + u) * d
+                for head in 0..<h { scores[head * capacity + u] = dot(q + head * hd, k + head * hd, hd) }
+            }
+            let y = output + r * d
+            y.update(repeating: 0, count: d)
             for head in 0..<h {
-                let q = qkv + r * 3 * d + head * hd
+                let row = scores + head * capacity
                 var maxValue = -Float.infinity
-                for u in 0..<length {
-                    let value = dot(q, keys + (r * capacity + u) * d + head * hd, hd)
-                    scores[u] = value
-                    maxValue = max(maxValue, value * scale)
-                }
-                let total = SIMDMath.expInPlace(scores, count: length, scale: scale, shift: maxValue)
-                let y = output + r * d + head * hd
-                y.update(repeating: 0, count: hd)
-                let inverse = 1 / total
-                for u in 0..<length {
-                    axpy(scores[u] * inverse, values + (r * capacity + u) * d + head * hd, y, hd)
-                }
+                for u in 0..<length { maxValue = max(maxValue, row[u] * scale) }
+                let total = SIMDMath.expInPlace(row, count: length, scale: scale, shift: maxValue)
+                let normalise = 1 / total
+                for u in 0..<length { row[u] *= normalise }
+            }
+            for u in 0..<length {
+                let v = values + (r * capacity + u) * d
+                for head in 0..<h { axpy(scores[head * capacity + u], v + head * hd, y + head * hd, hd) }
             }
         }
     }

@@ -26,7 +26,7 @@ public final class Generator {
         maxLength = c.maxSequence
         let cache = batch * maxLength * d
         let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
-                     batch * c.classes, batch * maxLength, batch, batch]
+                     batch * c.classes, batch * c.heads * maxLength, batch, batch]
         let total = sizes.reduce(0, +)
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         base.initialize(repeating: 0, count: total)
@@ -37,7 +37,7 @@ public final class Generator {
         values = (0..<c.layers).map { _ in take(cache) }
         x = take(batch * d); ln = take(batch * d); qkv = take(batch * 3 * d); att = take(batch * d)
         fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); logits = take(batch * c.classes)
-        scratch = take(batch * maxLength); mean = take(batch); rstd = take(batch)
+        scratch = take(batch * c.heads * maxLength); mean = take(batch); rstd = take(batch)
         history = [Int32](repeating: 0, count: batch * maxLength)
         ids = [Int32](repeating: 0, count: batch)
     }

@@ -85,7 +85,7 @@ public struct ResultsTable {
     /// 1gram baseline, with whether the 95% intervals over seeds separate.
     public func summary(baseline: String = "1gram") -> String {
         var out = "final evaluation, mean over seeds [95% interval]; Δ = variant - \(baseline); 'sep' = intervals separate\n"
-        out += "size      variant                    excess/char                 Δ excess    sep   gen acc            Δ acc    sep\n"
+        out += "size      variant                    excess/char                 Δ excess    sep   gen acc                Δ acc    sep\n"
         for size in sizes {
             let base = ResultsTable.meanInterval(values("excess_per_char", variant: baseline, size: size).map(\.value))
             let baseAcc = ResultsTable.meanInterval(values("gen_accuracy", variant: baseline, size: size).map(\.value))
@@ -94,9 +94,11 @@ public struct ResultsTable {
                 let a = ResultsTable.meanInterval(values("gen_accuracy", variant: variant, size: size).map(\.value))
                 guard e.mean.isFinite || a.mean.isFinite else { continue }
                 let isBase = variant == baseline
-                func interval(_ x: (mean: Double, halfWidth: Double), _ digits: Int) -> String {
-                    x.halfWidth.isFinite ? String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", x.mean, x.mean - x.halfWidth, x.mean + x.halfWidth)
-                        : String(format: "%.\(digits)f", x.mean)
+                func interval(_ x: (mean: Double, halfWidth: Double), _ digits: Int, clamp: Bool = false) -> String {
+                    guard x.halfWidth.isFinite else { return String(format: "%.\(digits)f", x.mean) }
+                    var (low, high) = (x.mean - x.halfWidth, x.mean + x.halfWidth)
+                    if clamp { (low, high) = (max(0, low), min(1, high)) }  // a fraction stays in [0, 1]
+                    return String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", x.mean, low, high)
                 }
                 func separated(_ x: (mean: Double, halfWidth: Double), _ y: (mean: Double, halfWidth: Double)) -> String {
                     guard x.halfWidth.isFinite, y.halfWidth.isFinite else { return "-" }
@@ -107,7 +109,7 @@ public struct ResultsTable {
                 out += interval(e, 4).padding(toLength: 28, withPad: " ", startingAt: 0)
                 out += (isBase ? "" : String(format: "%+.4f", e.mean - base.mean)).padding(toLength: 12, withPad: " ", startingAt: 0)
                 out += (isBase ? "" : separated(e, base)).padding(toLength: 6, withPad: " ", startingAt: 0)
-                out += interval(a, 3).padding(toLength: 19, withPad: " ", startingAt: 0)
+                out += interval(a, 3, clamp: true).padding(toLength: 23, withPad: " ", startingAt: 0)
                 out += (isBase ? "" : String(format: "%+.3f", a.mean - baseAcc.mean)).padding(toLength: 9, withPad: " ", startingAt: 0)
                 out += isBase ? "" : separated(a, baseAcc)
                 out += "\n"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The commands behind results/*.csv (see results/README.md), in the order they were run.
+# CFG_RUN: the cfg-run binary to use (default .build/release/cfg-run; build it with `swift build -c release`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CFG_RUN=${CFG_RUN:-.build/release/cfg-run}
+
+# 1. Headline sweep: the five designs at N=3, four sizes, three seeds, cfg3f's lowest four levels (~44 characters).
+$CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny,xs,s,m --variants 1gram,3gram-gpt,3gram-in,3gram-hin,3gram-out \
+  --seeds 1,2,3 --steps 1000 --out results/dichotomy.csv
+
+# 2. Saturation study of the output side: the smallest model trained 6x longer on two grammar depths (cfg3f's
+#    lowest three and four levels), learning curves every 250 steps.
+$CFG_RUN grammars/cfg3f-l3.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 6000 \
+  --eval-every 250 --gen-samples 100 --out results/saturation-tiny-l3.csv
+$CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 6000 \
+  --eval-every 250 --gen-samples 100 --out results/saturation-tiny-l4.csv
+
+# 3. Over-Encoding at CFG scale: hashed 3-gram input tables of m rows (primes, coprime with the 5 base tokens),
+#    m from 7 to 997, two slices, one model size; plus 1gram and the exact 3gram-hin for reference.
+$CFG_RUN grammars/cfg3f-l4.cfg --sizes xs --seeds 1,2,3 --steps 1000 --gen-samples 0 \
+  --variants 1gram,3gram-hin@m=7,k=2,3gram-hin@m=17,k=2,3gram-hin@m=37,k=2,3gram-hin@m=97,k=2,3gram-hin@m=251,k=2,3gram-hin@m=997,k=2,3gram-hin \
+  --out results/over-encoding.csv
+
+# 4. Saturation of a deep-narrow model (8 layers x 32, like the paper's 12 x 128 small model, scaled down).
+$CFG_RUN grammars/cfg3f-l3.cfg --sizes deep --variants 1gram,3gram-out --seeds 1,2 --steps 4000 \
+  --eval-every 250 --gen-samples 100 --out results/saturation-deep-l3.csv
