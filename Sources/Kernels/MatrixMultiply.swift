@@ -5,18 +5,21 @@ import Glibc
 /// op(A) = A (stored m×k, row stride `lda`) or Aᵀ (A stored k×m); op(B) = B (stored k×n) or Bᵀ (B stored n×k).
 ///
 /// Design (GotoBLAS/BLIS style):
-/// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed once per
-///   call (per block of up to `ncMax` columns) into 16-column micro-panels, slice by slice, shared by all threads;
-///   each task packs, slice by slice, its block of up to ~`mcMax` rows of op(A) into 6-row micro-panels in its
-///   thread's scratch (the block stays in L2; a B micro-panel, 16 KiB, stays in L1).
+/// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
+///   16-column micro-panels, slice by slice; op(A) into 6-row micro-panels, per block of rows and slice (a block of
+///   up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1).
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel on zero-padded panels through a small tile buffer.
-/// - Threads split only the output (row blocks, and column panels when there are too few row blocks), so every
-///   element of C is produced by one thread with the same sequence of operations whatever the thread count:
-///   the result is bit-identical with any pool (or none). Two pool calls per product (pack B, multiply).
-/// - Scratch (packing buffers) is per thread (thread-local, grow-only, 64-byte aligned): no allocation per call
-///   in steady state. The calling thread's packed-B buffer grows to at most 16 MiB (`packedBLimit`).
+/// - Steps of as many k slices as keep the packed op(B) within 2 MiB (`slabBudget`; at least one slice): per step,
+///   one pool call packs op(B) for the step (and op(A), shared, when the plan splits columns), a second runs the
+///   tasks — row blocks (× column groups when m is small) — each sweeping the step's slices over its block of C,
+///   which stays in L2. Without a pool the same steps run inline (one slice per step when m < k).
+/// - Threads split only the output, so every element of C is produced by one thread with the same sequence of
+///   operations (its slices in increasing order, one fused multiply-add per p within a slice) whatever the thread
+///   count or loop order: the result is bit-identical with any pool (or none).
+/// - Scratch (packing buffers) is per thread (thread-local, grow-only, 64-byte aligned): no allocation per call in
+///   steady state. The calling thread's packed-op(B) buffer is about 2 MiB (more only for very wide op(B)).
 public enum MatrixMultiply {
     /// Rows of the register tile.
     static let mr = 6
@@ -28,10 +31,11 @@ public enum MatrixMultiply {
     static let mcMax = 192
     /// Columns of op(B) packed per outer step at most.
     static let ncMax = 4096
-    /// Floats in the packed op(B) slab (all of k × up to ncMax columns) at most: 16 MiB.
-    static let packedBLimit = 1 << 22
-    /// Below this many multiply-adds a call runs on the calling thread only.
-    static let parallelThreshold = 1 << 18
+    /// Floats of packed op(B) per step (as many k slices as fit, at least one): 2 MiB, well inside L3.
+    static let slabBudget = 1 << 19
+    /// Below this many multiply-adds (~10-20 µs on one core) a call runs on the calling thread only: two pool calls
+    /// cost a few µs even with spinning workers, and far more when a worker has to be woken.
+    static let parallelThreshold = 1 << 20
 
     public static func multiply(
         m: Int, n: Int, k: Int,
@@ -59,54 +63,61 @@ public enum MatrixMultiply {
         let operands = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                                 c: c, ldc: ldc)
 
-        // Columns per outer step: the whole packed op(B) slab (k × nc floats) stays under packedBLimit.
-        let nc = min(ncMax, max(nr, packedBLimit / k / nr * nr))
+        let slices = (k + kc - 1) / kc
+        let aHeight = (m + mr - 1) / mr * mr
+        let parallel = threads > 1 ? pool : nil
         var jc = 0
         while jc < n {
-            let nb = min(nc, n - jc)
+            let nb = min(ncMax, n - jc)
             let panels = (nb + nr - 1) / nr
             let slabWidth = panels * nr
-            let slices = (k + kc - 1) / kc
             let plan = Plan(m: m, panels: panels, threads: threads)
-            let parallel = threads > 1 ? pool : nil
-            if parallel == nil && m < k {
-                // One thread, C smaller than op(B): slice by slice, so the freshly packed k slice of op(B) is still
-                // in cache for every row block (one slice of buffer). The same operations per element as below.
-                let packedB = scratch.bBuffer(count: slabWidth * min(k, kc))
-                for slice in 0..<slices {
-                    let pc = slice * kc, kb = min(kc, k - pc)
-                    packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: 0..<panels, into: packedB)
-                    for t in 0..<plan.tasks {
-                        let (rows, cols) = plan.task(t, m: m, panels: panels)
-                        macroKernel(operands, rows: rows, panels: cols, slices: slice..<slice + 1, k: k, jc: jc,
-                                    nb: nb, packedB: UnsafePointer(packedB), sliceStride: 0, accumulate: accumulate)
-                    }
-                }
-            } else {
-                // Pack all of op(B) (slice at packedB + pc·slabWidth), then run the tasks, each sweeping all k slices
-                // (its block of C stays in L2): two pool calls per product.
-                let packedB = scratch.bBuffer(count: slabWidth * k)
-                let chunks = parallel != nil && nb * k >= 32_768 ? min(panels, 2 * threads) : 1
-                let per = (panels + chunks - 1) / chunks
+            // k slices per step: their packed op(B) (and op(A), when shared) stays within the slab budget, so it is
+            // consumed from cache rather than written out to memory and read back. One thread with C smaller than
+            // op(B) (m < k): one slice per step, so the freshly packed slice is still in L2 for every row block.
+            let step = parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
+            let packedB = scratch.bBuffer(count: min(k, step * kc) * slabWidth)
+            // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
+            let sharedA = parallel != nil && plan.panelGroups > 1
+                ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
+            let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
+            let per = (panels + chunks - 1) / chunks
+            var first = 0
+            while first < slices {
+                let stepSlices = first..<min(slices, first + step)
+                let pcBase = first * kc
+                let bTasks = stepSlices.count * chunks
                 let pack = { (t: Int) in
-                    let pc = (t / chunks) * kc, kb = min(kc, k - pc)
-                    let lo = (t % chunks) * per, hi = min(panels, lo + per)
-                    if lo < hi {
-                        packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi, into: packedB + pc * slabWidth)
+                    if t < bTasks {
+                        let pc = pcBase + (t / chunks) * kc, kb = min(kc, k - pc)
+                        let lo = (t % chunks) * per, hi = min(panels, lo + per)
+                        if lo < hi {
+                            packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi,
+                                  into: packedB + (pc - pcBase) * slabWidth)
+                        }
+                    } else if let sharedA {
+                        let slice = (t - bTasks) / plan.rowBlocks, block = (t - bTasks) % plan.rowBlocks
+                        let pc = pcBase + slice * kc, kb = min(kc, k - pc), r0 = block * plan.mc
+                        packA(operands, rows: r0..<min(m, r0 + plan.mc), pc: pc, kb: kb,
+                              into: sharedA + (pc - pcBase) * aHeight + r0 * kb)
                     }
                 }
+                let packTasks = bTasks + (sharedA == nil ? 0 : stepSlices.count * plan.rowBlocks)
+                // Each task sweeps the step's slices over its block of C (which stays in L2).
                 let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
-                    macroKernel(operands, rows: rows, panels: cols, slices: 0..<slices, k: k, jc: jc, nb: nb,
-                                packedB: UnsafePointer(packedB), sliceStride: slabWidth, accumulate: accumulate)
+                    macroKernel(operands, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k,
+                                jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth,
+                                sharedA: sharedA.map { UnsafePointer($0) }, aHeight: aHeight, accumulate: accumulate)
                 }
                 if let parallel {
-                    parallel.parallelFor(slices * chunks, pack)
+                    parallel.parallelFor(packTasks, pack)
                     parallel.parallelFor(plan.tasks, multiply)
                 } else {
-                    for t in 0..<slices * chunks { pack(t) }
+                    for t in 0..<packTasks { pack(t) }
                     for t in 0..<plan.tasks { multiply(t) }
                 }
+                first = stepSlices.upperBound
             }
             jc += nb
         }
@@ -148,13 +159,14 @@ public enum MatrixMultiply {
         var tasks: Int { rowBlocks * panelGroups }
 
         init(m: Int, panels: Int, threads: Int) {
+            // Row blocks of at most mcMax rows, a multiple of the thread count when there are threads.
             var blocks = (m + mcMax - 1) / mcMax
-            let maxBlocks = (m + mr - 1) / mr
-            if threads > 1 { blocks = min(maxBlocks, (blocks + threads - 1) / threads * threads) }
+            if threads > 1 { blocks = min((m + mr - 1) / mr, (blocks + threads - 1) / threads * threads) }
             let rowsPerBlock = (m + blocks - 1) / blocks
             mc = (rowsPerBlock + mr - 1) / mr * mr
             rowBlocks = (m + mc - 1) / mc
-            // Too few row blocks to keep every thread busy: also split the columns.
+            // Fewer than two row blocks per thread (small m): also split the columns. (Smaller row blocks would
+            // re-stream all of op(B) once more per block; a column split packs the rows of op(A) once more.)
             var groups = 1
             if threads > 1 && rowBlocks < 2 * threads {
                 groups = min(panels, (2 * threads + rowBlocks - 1) / rowBlocks)
@@ -262,25 +274,33 @@ public enum MatrixMultiply {
         }
     }
 
-    /// One task: for each k slice of `slices` in order (its packed op(B) at packedB + pc·sliceStride), packs its
-    /// rows of op(A), then runs the register tile over its column panels (column panel outer, row panel inner: the
-    /// 16-wide B panel stays in L1, the packed A block in L2).
-    static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, k: Int,
-                            jc: Int, nb: Int, packedB: UnsafePointer<Float>, sliceStride: Int, accumulate: Bool) {
+    /// One task: for each k slice of `slices` in order (packed op(B) of the slice at pc at
+    /// packedB + (pc - pcBase)·slabWidth), packs its rows of op(A) (or finds them in `sharedA`, laid out the same
+    /// way with aHeight), then runs the register tile over its column panels (column panel outer, row panel inner:
+    /// the 16-wide B panel stays in L1, the packed A block in L2).
+    static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
+                            k: Int, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
+                            sharedA shared: UnsafePointer<Float>?, aHeight: Int, accumulate: Bool) {
         let scratch = GemmScratch.current
         let rowPanels = (rows.count + mr - 1) / mr
-        let packedA = scratch.aBuffer(count: rowPanels * mr * kc)
+        let ownA = shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
         let tile = scratch.tile
         for slice in slices {
             let pc = slice * kc, kb = min(kc, k - pc)
             let load = pc > 0 || accumulate
-            packA(o, rows: rows, pc: pc, kb: kb, into: packedA)
-            let slab = packedB + pc * sliceStride
+            let packedA: UnsafePointer<Float>
+            if let shared {
+                packedA = shared + (pc - pcBase) * aHeight + rows.lowerBound * kb
+            } else {
+                packA(o, rows: rows, pc: pc, kb: kb, into: ownA!)
+                packedA = UnsafePointer(ownA!)
+            }
+            let slab = packedB + (pc - pcBase) * slabWidth
             for q in panels {
                 let bp = slab + q * nr * kb
                 let j = jc + q * nr
                 let width = min(nr, nb - q * nr)
-                var ap = UnsafePointer(packedA)
+                var ap = packedA
                 var i = rows.lowerBound
                 while i < rows.upperBound {
                     let h = min(mr, rows.upperBound - i)
@@ -366,6 +386,8 @@ final class GemmScratch {
     private var aCapacity = 0
     private(set) var b: UnsafeMutablePointer<Float>?
     private var bCapacity = 0
+    private(set) var sharedA: UnsafeMutablePointer<Float>?
+    private var sharedACapacity = 0
     let tile: UnsafeMutablePointer<Float>
 
     init() {
@@ -376,6 +398,7 @@ final class GemmScratch {
         UnsafeMutableRawPointer(tile).deallocate()
         if let a { UnsafeMutableRawPointer(a).deallocate() }
         if let b { UnsafeMutableRawPointer(b).deallocate() }
+        if let sharedA { UnsafeMutableRawPointer(sharedA).deallocate() }
     }
 
     private static func grow(_ old: UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int)
@@ -391,6 +414,12 @@ final class GemmScratch {
     func aBuffer(count: Int) -> UnsafeMutablePointer<Float> {
         let p = GemmScratch.grow(a, &aCapacity, count)
         a = p
+        return p
+    }
+
+    func sharedABuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let p = GemmScratch.grow(sharedA, &sharedACapacity, count)
+        sharedA = p
         return p
     }
 

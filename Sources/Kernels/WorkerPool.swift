@@ -9,10 +9,12 @@ import Synchronization
 ///   worker that wakes late simply finds nothing left and the caller never waits for a thread that did no work.
 /// - Publishing is two-phase (odd generation = "being prepared", even = "live"), so a worker still holding the
 ///   previous generation can never claim an index of the next one.
-/// - Idle workers spin on the word for a bounded time (`spinNanoseconds`, a few microseconds: plain atomic
-///   loads, no `pause` instruction is reachable from Swift without a C module), then sleep on a condition
-///   variable. The caller, once nothing is left to claim, waits for the stragglers the same way (bounded spin,
-///   then a condition variable). Nothing spins unboundedly.
+/// - Idle workers poll the word for a bounded time (`spinMicroseconds`, default 50: plain atomic loads; no `pause`
+///   instruction is reachable from Swift without a C module), then sleep on a condition variable. The caller, once
+///   nothing is left to claim, polls for stragglers for at most max(spin, 100 µs), then sleeps on a condition
+///   variable too. Nothing spins unboundedly. Why 50 µs and not a few: on the 2-vCPU VM this was tuned on, waking
+///   a sleeping thread costs the waker ~8 µs (futex + inter-processor interrupt) and the sleeper ~25 µs of latency,
+///   so a spin shorter than that saves nothing; pass a smaller value on an oversubscribed machine.
 /// - Which thread ran which index is not deterministic; callers must make each index write disjoint memory, and
 ///   then the results do not depend on the thread count.
 /// - Nested calls (a body calling `parallelFor` on the same pool) and concurrent calls from other threads are
@@ -25,10 +27,11 @@ public final class WorkerPool: @unchecked Sendable {
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
-    /// `threads` is clamped to 1...256.
-    public init(threads: Int) {
+    /// `threads` (clamped to 1...256) counts the caller. `spinMicroseconds` (clamped to 0...1 s): how long an idle
+    /// worker polls for the next call before it blocks (see the type's notes).
+    public init(threads: Int, spinMicroseconds: Int = 50) {
         threadCount = max(1, min(threads, 256))
-        shared = PoolShared()
+        shared = PoolShared(spinNanoseconds: UInt64(max(0, min(spinMicroseconds, 1_000_000))) * 1000)
         guard threadCount > 1 else { return }
         for _ in 1..<threadCount {
             let context = Unmanaged.passRetained(shared).toOpaque()
@@ -90,10 +93,13 @@ final class PoolShared: @unchecked Sendable {
     let workCondition: UnsafeMutablePointer<pthread_cond_t>
     let doneCondition: UnsafeMutablePointer<pthread_cond_t>
 
-    /// How long an idle thread polls before it blocks.
-    static let spinNanoseconds: UInt64 = 20_000
+    /// How long an idle worker polls before it blocks.
+    let spinNanoseconds: UInt64
+    /// How long the caller polls for stragglers before it blocks (at least `spinNanoseconds`).
+    static let callerSpinNanoseconds: UInt64 = 100_000
 
-    init() {
+    init(spinNanoseconds: UInt64) {
+        self.spinNanoseconds = spinNanoseconds
         mutex = .allocate(capacity: 1)
         workCondition = .allocate(capacity: 1)
         doneCondition = .allocate(capacity: 1)
@@ -171,7 +177,7 @@ final class PoolShared: @unchecked Sendable {
         drain(generation: live)
         // Wait for indices other threads are still running: bounded poll, then sleep.
         if done.load(ordering: .acquiring) != jobCount {
-            let deadline = PoolShared.now() &+ PoolShared.spinNanoseconds
+            let deadline = PoolShared.now() &+ max(spinNanoseconds, PoolShared.callerSpinNanoseconds)
             var polls = 0
             while done.load(ordering: .acquiring) != jobCount {
                 polls &+= 1
@@ -191,12 +197,14 @@ final class PoolShared: @unchecked Sendable {
     }
 
     func workerLoop() {
-        var seen = state.load(ordering: .acquiring) >> 32
+        // Generation 0 is the pool's initial state, never a job (reading the word here instead would make a
+        // thread that starts late skip the first job).
+        var seen: UInt64 = 0
         while true {
             // Wait for a live generation other than the one last seen.
             var generation = state.load(ordering: .acquiring) >> 32
             if generation == seen || generation & 1 == 1 {
-                var deadline = PoolShared.now() &+ PoolShared.spinNanoseconds
+                var deadline = PoolShared.now() &+ spinNanoseconds
                 var polls = 0
                 while true {
                     if stopping.load(ordering: .relaxed) { return }
@@ -214,7 +222,7 @@ final class PoolShared: @unchecked Sendable {
                         _ = sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
                         pthread_mutex_unlock(mutex)
                         polls = 0
-                        deadline = PoolShared.now() &+ PoolShared.spinNanoseconds
+                        deadline = PoolShared.now() &+ spinNanoseconds
                     }
                 }
             }

@@ -104,6 +104,8 @@ final class MatrixMultiplyTests: XCTestCase {
         let shapes: [(Int, Int, Int)] = [
             (1, 1, 1), (1, 1, 7), (2, 3, 1), (7, 13, 29), (6, 16, 256), (5, 17, 257), (13, 1, 300),
             (1, 40, 9), (33, 65, 129), (64, 48, 520), (300, 520, 270),
+            (3, 300, 20000),  // many k steps
+            (20, 700, 1100),  // k steps of two slices (the packed op(B) budget), column groups with threads
             // The training shapes at reduced size (M×N×K): qkv, MLP up, MLP down, and their gradients.
             (128, 96, 32), (128, 256, 64), (128, 64, 256), (96, 32, 128), (256, 64, 128), (64, 256, 128),
         ]
@@ -119,7 +121,7 @@ final class MatrixMultiplyTests: XCTestCase {
 
     func testStridedOperands() {
         let pool = WorkerPool(threads: 3)
-        for (m, n, k) in [(7, 13, 29), (37, 70, 300), (200, 33, 65)] {
+        for (m, n, k) in [(7, 13, 29), (37, 70, 600), (200, 33, 300)] {
             for layout in MatrixMultiplyTests.layouts {
                 let problem = Problem(m: m, n: n, k: k, layout, padA: 3, padB: 5, padC: 7)
                 problem.check(accumulate: false, pool: pool)
@@ -148,10 +150,14 @@ final class MatrixMultiplyTests: XCTestCase {
         }
     }
 
-    /// Every element is computed by one thread in a fixed order: results do not depend on the pool.
+    /// Every element is computed by one thread in a fixed order: results do not depend on the pool. (Every shape here
+    /// is above the size below which a product runs on the calling thread only, about 10^6 multiply-adds.)
     func testBitIdenticalAcrossThreadCounts() {
         let pools = [WorkerPool(threads: 1), WorkerPool(threads: 2), WorkerPool(threads: 3)]
-        let shapes: [(Int, Int, Int)] = [(300, 520, 270), (384, 128, 700), (50, 4113, 20), (1000, 40, 64), (19, 23, 1031)]
+        let shapes: [(Int, Int, Int)] = [
+            (300, 520, 270), (384, 128, 700), (50, 4113, 20), (1000, 40, 64), (19, 23, 3001), (4, 300, 20000),
+            (200, 1000, 1100),
+        ]
         for (m, n, k) in shapes {
             for layout in MatrixMultiplyTests.layouts {
                 let problem = Problem(m: m, n: n, k: k, layout, padC: 1, seed: 3)
@@ -240,6 +246,20 @@ final class WorkerPoolTests: XCTestCase {
             slots.deallocate()
             XCTAssertEqual(sum, 120)
         }
+    }
+
+    /// Two indices that wait for each other can only both finish if they run at the same time.
+    func testRunsConcurrently() {
+        let pool = WorkerPool(threads: 2)
+        let signals = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let met = UnsafeMutablePointer<Bool>.allocate(capacity: 2)
+        met.initialize(repeating: false, count: 2)
+        pool.parallelFor(2) { i in
+            signals[i].signal()
+            met[i] = signals[1 - i].wait(timeout: .now() + 20) == .success
+        }
+        XCTAssertTrue(met[0] && met[1])
+        met.deallocate()
     }
 
     /// Workers that went to sleep wake up for the next call.
