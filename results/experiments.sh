@@ -25,3 +25,9 @@ $CFG_RUN grammars/cfg3f-l4.cfg --sizes xs --seeds 1,2,3 --steps 1000 --gen-sampl
 # 4. Saturation of a deep-narrow model (8 layers x 32, like the paper's 12 x 128 small model, scaled down).
 $CFG_RUN grammars/cfg3f-l3.cfg --sizes deep --variants 1gram,3gram-out --seeds 1,2 --steps 4000 \
   --eval-every 250 --gen-samples 100 --out results/saturation-deep-l3.csv
+
+# 5. The smallest model trained 20,000 steps (evaluated every 1,000) on both depths, to see where it saturates.
+$CFG_RUN grammars/cfg3f-l3.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 20000 \
+  --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l3-20k.csv
+$CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 20000 \
+  --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l4-20k.csv

@@ -174,7 +174,6 @@ struct LineParser {
         // Split the body into alternatives at '|'.
         var alternative: [RawSymbol] = []
         var weight: Double?
-        var alternativeStartColumn = body.first?.column ?? endColumn
         var parsed: [RawRule] = []
         func finishAlternative(at column: Int) throws(SyntaxError) {
             guard !alternative.isEmpty else {
@@ -187,7 +186,6 @@ struct LineParser {
         for token in body {
             if token.text == "|" {
                 try finishAlternative(at: token.column)
-                alternativeStartColumn = token.column + 1
                 continue
             }
             if weight != nil {
@@ -211,7 +209,6 @@ struct LineParser {
             }
             alternative.append(RawSymbol(name: token.text, location: location(line, token.column)))
         }
-        _ = alternativeStartColumn
         try finishAlternative(at: endColumn)
         rules.append(contentsOf: parsed)
         previousLHS = lhs

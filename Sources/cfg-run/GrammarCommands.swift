@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Grammar
+import Runner
 import SeededRandom
 
 // MARK: sample
@@ -177,7 +178,7 @@ func runStats(_ arguments: ParsedArguments) throws -> Int32 {
     }
     if arguments.flag("--csv") {
         let header = "grammar,terminals,nonterminals,rules,normal_form_symbols,min_length,max_length,expected_length,samples,seed,sampled_mean_length,entropy_per_char,entropy_per_char_se,entropy_per_string,mean_parses,mean_parses_se"
-        let fields = [csvField(path), "\(stats.terminals)", "\(stats.nonterminals)", "\(stats.rules)",
+        let fields = [CSV.quote(path), "\(stats.terminals)", "\(stats.nonterminals)", "\(stats.rules)",
                       stats.normalFormSymbols.map(String.init) ?? "NA", number(stats.minLength, 0), number(stats.maxLength, 0),
                       number(stats.expectedLength, 4), "\(stats.samples)", "\(stats.seed)",
                       number(stats.sampledMeanLength, 4), number(stats.entropy?.perCharacter, 6),
@@ -204,10 +205,4 @@ func runStats(_ arguments: ParsedArguments) throws -> Int32 {
     ]
     for (label, value) in rows { print(label.padding(toLength: 24, withPad: " ", startingAt: 0) + value) }
     return 0
-}
-
-/// A CSV field, quoted when it needs to be.
-func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
