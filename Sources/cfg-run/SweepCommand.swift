@@ -25,7 +25,9 @@ let sweepSpec = CommandSpec(
         OptionSpec("--lr", value: "X", help: "peak learning rate (default 0.002), cosine decay to 10% after warmup"),
         OptionSpec("--warmup", value: "N", help: "warmup steps (default 5% of the steps, at least 10)"),
         OptionSpec("--weight-decay", value: "X", help: "AdamW decoupled weight decay on matrices (default 0.1)"),
-        OptionSpec("--beta2", value: "X", help: "AdamW beta2 (default 0.98; beta1 is 0.9)"),
+        OptionSpec("--beta1", value: "X", help: "AdamW beta1 (default 0.9)"),
+        OptionSpec("--beta2", value: "X", help: "AdamW beta2 (default 0.98)"),
+        OptionSpec("--min-lr", value: "F", help: "final learning rate as a fraction of the peak (default 0.1)"),
         OptionSpec("--grad-clip", value: "X", help: "global gradient-norm clip (default 1.0; 0 = off)"),
         OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned, as GPT-2)"),
         OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws (default 20250101)"),
@@ -97,7 +99,9 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     settings.learningRate = try floatOption(arguments, "--lr", default: 2e-3, range: 0...10)
     settings.warmupSteps = try arguments.int("--warmup", default: -1, range: -1...10_000_000)
     settings.adam.weightDecay = try floatOption(arguments, "--weight-decay", default: 0.1, range: 0...10)
+    settings.adam.beta1 = try floatOption(arguments, "--beta1", default: 0.9, range: 0...0.999999)
     settings.adam.beta2 = try floatOption(arguments, "--beta2", default: 0.98, range: 0...0.999999)
+    settings.minimumLearningRateFraction = try floatOption(arguments, "--min-lr", default: 0.1, range: 0...1)
     settings.adam.gradientClip = try floatOption(arguments, "--grad-clip", default: 1, range: 0...1e6)
     settings.dataSeed = try arguments.uint64("--data-seed", default: 20_250_101)
     if let positions = arguments.string("--positions") {
