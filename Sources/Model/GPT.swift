@@ -32,6 +32,8 @@ public final class GPT {
     private let ints: UnsafeMutablePointer<Int32>
     private let intCount: Int
     private var acts: Activations!
+    /// Per-chunk partial sums of the gradient norm (allocated once, not per step).
+    let normScratch: UnsafeMutablePointer<Double>
     private var rowsInUse = 0
     private var lastLoss: Float = .nan
 
@@ -51,6 +53,7 @@ public final class GPT {
         firstMoment = .allocate(capacity: count)
         secondMoment = .allocate(capacity: count)
         gradients.initialize(repeating: 0, count: count)
+        normScratch = .allocate(capacity: max(1, (count + 65535) / 65536))
         firstMoment.initialize(repeating: 0, count: count)
         secondMoment.initialize(repeating: 0, count: count)
         // Two passes over the activation plan: count, then carve one allocation.
@@ -79,6 +82,7 @@ public final class GPT {
         secondMoment.deallocate()
         floats.deallocate()
         ints.deallocate()
+        normScratch.deallocate()
     }
 
     /// GPT-2 initialisation: N(0, 0.02) weights and tables, residual projections scaled by 1/sqrt(2 layers),
@@ -189,26 +193,14 @@ public final class GPT {
         for i in 0..<n { y[i] += x[i] }
     }
 
-    /// Fills `ids` with the padded n-gram id of order k at every position:
-    /// sum over j < k of d(t - j) (V+1)^j, with d = token + 1 inside the window and 0 before its start.
+    /// Fills `ids` with the padded n-gram id of order k at every position of every window (see `NGramID`).
     private func ngramIDs(order k: Int, rows n: Int, modulo: Int? = nil, into ids: UnsafeMutablePointer<Int32>) {
-        let base = config.vocabulary + 1
         let tokens = acts.tokens
         for r in 0..<n {
-            let t = r % seq
-            var id = 0
-            var scale = 1
-            for j in 0..<k {
-                let digit = t - j >= 0 ? Int(tokens[r - j]) + 1 : 0
-                if let modulo {
-                    id = (id + (digit * scale) % modulo) % modulo
-                    scale = (scale * base) % modulo
-                } else {
-                    id += digit * scale
-                    scale *= base
-                }
+            let start = r - r % seq
+            ids[r] = NGramID.id(order: k, position: r % seq, vocabulary: config.vocabulary, modulo: modulo) {
+                tokens[start + $0]
             }
-            ids[r] = Int32(id)
         }
     }
 

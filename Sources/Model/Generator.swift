@@ -88,13 +88,7 @@ public final class Generator {
         for r in 0..<rows { ids[r] = history[r * maxLength + t] }
         func ngram(_ k: Int, modulo: Int? = nil) -> [Int32] {
             (0..<rows).map { r in
-                var id = 0, scale = 1
-                for j in 0..<k {
-                    let digit = t - j >= 0 ? Int(history[r * maxLength + t - j]) + 1 : 0
-                    if let modulo { id = (id + digit * scale % modulo) % modulo; scale = scale * (c.vocabulary + 1) % modulo }
-                    else { id += digit * scale; scale *= c.vocabulary + 1 }
-                }
-                return Int32(id)
+                NGramID.id(order: k, position: t, vocabulary: c.vocabulary, modulo: modulo) { history[r * maxLength + $0] }
             }
         }
         switch c.input {

@@ -40,11 +40,7 @@ public struct CosineSchedule: Codable, Equatable, Sendable {
 extension GPT {
     /// The global L2 norm of the gradients (reduced in a fixed order).
     public func gradientNorm() -> Float {
-        let chunks = (layout.count + 65535) / 65536
-        var scratch = [Double](repeating: 0, count: max(1, chunks))
-        return scratch.withUnsafeMutableBufferPointer { buffer in
-            Float(AdamW.sumOfSquares(gradients, count: layout.count, scratch: buffer.baseAddress!, pool: pool).squareRoot())
-        }
+        Float(AdamW.sumOfSquares(gradients, count: layout.count, scratch: normScratch, pool: pool).squareRoot())
     }
 
     /// One AdamW step at `learningRate`, after clipping the global gradient norm; returns the norm before

@@ -43,8 +43,12 @@ public struct ModelSize: Hashable, Codable, Sendable, CustomStringConvertible {
         self.init(name: text, layers: l, width: d, heads: h)
     }
 
-    /// Non-embedding parameters of a block stack of this shape (12 d^2 + 13 d per layer, plus the final norm).
-    public var nonEmbeddingParameters: Int { layers * (12 * width * width + 13 * width) + 2 * width }
+    /// Non-embedding parameters of a model of this shape (the blocks and the final norm), as `ParameterLayout`
+    /// counts them.
+    public var nonEmbeddingParameters: Int {
+        ParameterLayout(GPTConfig(vocabulary: 1, layers: layers, width: width, heads: heads, maxSequence: 1))
+            .nonEmbeddingCount
+    }
 
     public var description: String { name }
 }
