@@ -8,7 +8,7 @@ in eager PyTorch, float32, on the CPU, as a researcher's notebook would run it (
 Attention uses F.scaled_dot_product_attention by default (as nanoGPT does); --attention manual times the
 written-out path of the fixtures. Times `--steps` steps of forward + backward + grad-norm clipping + AdamW on
 random data (a new batch each step, generated before timing) after `--warmup` untimed steps, and prints tokens/s
-(batch x seq per step) and ms/step.
+(batch x seq per step) and ms/step from the median step time (as `cfg-run bench`).
 """
 
 from __future__ import annotations
@@ -79,20 +79,23 @@ def main(argv=None) -> int:
 
     for i in range(a.warmup):
         step(i)
-    t0 = time.perf_counter()
+    # Each step timed on its own; the median, as `cfg-run bench` reports (robust to a neighbour's burst).
+    times = []
     for i in range(a.warmup, total):
+        t0 = time.perf_counter()
         loss = step(i)
-    dt = time.perf_counter() - t0
+        times.append(time.perf_counter() - t0)
+    dt = sorted(times)[len(times) // 2]
 
-    ms = 1000 * dt / a.steps
-    tps = a.steps * cfg.batch * cfg.seq / dt
+    ms = 1000 * dt
+    tps = cfg.batch * cfg.seq / dt
     if a.json:
         print(json.dumps({"tokens_per_s": round(tps, 1), "ms_per_step": round(ms, 3)}))
     else:
         print(f"torch {torch.__version__}, {a.threads} threads; L={a.layers} D={a.d} H={a.heads} "
               f"B={a.batch} T={a.seq} input={a.input} n={cfg.n} positions={a.positions} attention={a.attention}; "
               f"{n_params} params")
-        print(f"{tps:.0f} tokens/s, {ms:.1f} ms/step over {a.steps} steps (last loss {loss:.4f})")
+        print(f"{tps:.0f} tokens/s, {ms:.1f} ms/step (median of {a.steps} steps; last loss {loss:.4f})")
     return 0
 
 

@@ -4,20 +4,63 @@ import Foundation
 ///
 /// `qkv` is `[batch, seq, 3 * width]` (queries, keys, values; head h owns features `h*hd ..< (h+1)*hd` of each),
 /// the output `[batch, seq, width]`. Queries are processed in blocks of 64 rows against the keys up to the block's
-/// end (so the masked upper triangle is mostly skipped); the attention probabilities live only in per-head scratch
-/// and are recomputed in the backward pass from the saved log-sum-exp of each row (no `seq x seq` matrix is kept
-/// between passes). Work is split over (batch, head) pairs; each pair is computed by one thread in a fixed order.
+/// end (so the masked upper triangle is mostly skipped); the attention probabilities live only in per-thread
+/// working memory and are recomputed in the backward pass from the saved log-sum-exp of each row (no `seq x seq`
+/// matrix is kept between passes). Work is split over (batch, head) pairs; each pair is computed by one thread in a
+/// fixed order. The products inside run through `MatrixMultiply.multiplyUnpacked` on the head's keys (and values)
+/// transposed once per pair, so nothing is packed per block; each element is still one chain of fused
+/// multiply-adds in a fixed order.
 public enum Attention {
     static let block = 64
 
-    /// Scratch floats the forward and backward passes need.
-    public static func scratchCount(batch: Int, heads: Int, seq: Int) -> Int {
-        batch * heads * 2 * block * seq
+    /// One (batch, head) pair's working memory, in the calling thread's scratch: score and score-gradient blocks
+    /// (`block x paddedSeq`) and the head's keys and values transposed (`hd x paddedSeq`, zero past `seq`).
+    struct Work {
+        let paddedSeq: Int
+        let scores, dScores, keysT, valuesT: UnsafeMutablePointer<Float>
+
+        init(seq t: Int, headWidth hd: Int) {
+            paddedSeq = (t + MatrixMultiply.nr - 1) / MatrixMultiply.nr * MatrixMultiply.nr
+            scores = GemmScratch.current.workBuffer(count: 2 * (block + hd) * paddedSeq)
+            dScores = scores + block * paddedSeq
+            keysT = dScores + block * paddedSeq
+            valuesT = keysT + hd * paddedSeq
+        }
+
+        /// dst[p * paddedSeq + s] = src[s * ld + p] for s < t, 0 for t <= s < paddedSeq.
+        func transpose(_ src: UnsafePointer<Float>, ld: Int, seq t: Int, headWidth hd: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+            let blocked = t / 8 * 8
+            var p = 0
+            while p + 8 <= hd {
+                var s = 0
+                while s < blocked {
+                    transpose8x8(src + s * ld + p, ld, dst + p * paddedSeq + s, paddedSeq)
+                    s += 8
+                }
+                p += 8
+            }
+            for p in 0..<hd {
+                let row = dst + p * paddedSeq
+                for s in (p < hd / 8 * 8 ? blocked : 0)..<t { row[s] = src[s * ld + p] }
+                for s in t..<paddedSeq { row[s] = 0 }
+            }
+        }
+
+        /// Scores of a block of query rows against the keys up to the block's end, rounded up to whole panels:
+        /// scores[i, s] = q[r0 + i] . k[s] for s < keys (and 0 for the padding).
+        /// (The same with the values' transpose gives dY . V^T.)
+        func multiplyScores(_ q: UnsafePointer<Float>, ld: Int, rows: Int, keys: Int, headWidth hd: Int,
+                            into dst: UnsafeMutablePointer<Float>, transposed keysT: UnsafePointer<Float>) {
+            let columns = min(paddedSeq, (keys + MatrixMultiply.nr - 1) / MatrixMultiply.nr * MatrixMultiply.nr)
+            MatrixMultiply.multiplyUnpacked(m: rows, n: columns, k: hd, a: q, aRowStride: ld, aDepthStride: 1,
+                                            b: keysT, ldb: paddedSeq, c: dst, ldc: paddedSeq, accumulate: false)
+        }
     }
 
     public static func forward(output: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch: Int, seq t: Int, width d: Int, heads h: Int,
-                               scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
+                               pool: WorkerPool?) {
         let hd = d / h
         let scale = 1 / Float(hd).squareRoot()
         let ld = 3 * d
@@ -26,26 +69,27 @@ public enum Attention {
             let q = qkv + b * t * ld + head * hd, k = q + d, v = q + 2 * d
             let y = output + b * t * d + head * hd
             let lse = logSumExp + item * t
-            let p = scratch + item * 2 * block * t
+            let work = Work(seq: t, headWidth: hd)
+            let ldp = work.paddedSeq
+            work.transpose(k, ld: ld, seq: t, headWidth: hd, into: work.keysT)
             var r0 = 0
             while r0 < t {
                 let rows = min(block, t - r0), keys = r0 + rows
-                MatrixMultiply.multiply(m: rows, n: keys, k: hd, a: q + r0 * ld, lda: ld, transposeA: false,
-                                        b: k, ldb: ld, transposeB: true, c: p, ldc: keys, accumulate: false, pool: nil)
+                work.multiplyScores(q + r0 * ld, ld: ld, rows: rows, keys: keys, headWidth: hd, into: work.scores,
+                                    transposed: work.keysT)
                 for i in 0..<rows {
-                    let row = p + i * keys
+                    let row = work.scores + i * ldp
                     let valid = r0 + i + 1
-                    var maxValue = -Float.infinity
-                    for s in 0..<valid { maxValue = max(maxValue, row[s] * scale) }
+                    let maxValue = SIMDMath.maxScaled(row, count: valid, scale: scale)
                     let sum = SIMDMath.expInPlace(row, count: valid, scale: scale, shift: maxValue)
                     let inverse = 1 / sum
                     for s in 0..<valid { row[s] *= inverse }
                     for s in valid..<keys { row[s] = 0 }
                     lse[r0 + i] = maxValue + logf(sum)
                 }
-                MatrixMultiply.multiply(m: rows, n: hd, k: keys, a: p, lda: keys, transposeA: false,
-                                        b: v, ldb: ld, transposeB: false, c: y + r0 * d, ldc: d, accumulate: false,
-                                        pool: nil)
+                MatrixMultiply.multiplyUnpacked(m: rows, n: hd, k: keys, a: work.scores, aRowStride: ldp,
+                                                aDepthStride: 1, b: v, ldb: ld, c: y + r0 * d, ldc: d,
+                                                accumulate: false)
                 r0 += rows
             }
         }
@@ -56,7 +100,7 @@ public enum Attention {
     public static func backward(dQKV: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
                                 qkv: UnsafePointer<Float>, output: UnsafePointer<Float>,
                                 logSumExp: UnsafePointer<Float>, batch: Int, seq t: Int, width d: Int, heads h: Int,
-                                scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
+                                pool: WorkerPool?) {
         let hd = d / h
         let scale = 1 / Float(hd).squareRoot()
         let ld = 3 * d
@@ -66,8 +110,10 @@ public enum Attention {
             let dq = dQKV + b * t * ld + head * hd, dk = dq + d, dv = dq + 2 * d
             let y = output + b * t * d + head * hd, dy = dOutput + b * t * d + head * hd
             let lse = logSumExp + item * t
-            let p = scratch + item * 2 * block * t
-            let dp = p + block * t
+            let work = Work(seq: t, headWidth: hd)
+            let ldp = work.paddedSeq, p = work.scores, dp = work.dScores
+            work.transpose(k, ld: ld, seq: t, headWidth: hd, into: work.keysT)
+            work.transpose(v, ld: ld, seq: t, headWidth: hd, into: work.valuesT)
             for s in 0..<t {
                 (dq + s * ld).update(repeating: 0, count: hd)
                 (dk + s * ld).update(repeating: 0, count: hd)
@@ -76,12 +122,12 @@ public enum Attention {
             var r0 = 0
             while r0 < t {
                 let rows = min(block, t - r0), keys = r0 + rows
-                MatrixMultiply.multiply(m: rows, n: keys, k: hd, a: q + r0 * ld, lda: ld, transposeA: false,
-                                        b: k, ldb: ld, transposeB: true, c: p, ldc: keys, accumulate: false, pool: nil)
-                MatrixMultiply.multiply(m: rows, n: keys, k: hd, a: dy + r0 * d, lda: d, transposeA: false,
-                                        b: v, ldb: ld, transposeB: true, c: dp, ldc: keys, accumulate: false, pool: nil)
+                work.multiplyScores(q + r0 * ld, ld: ld, rows: rows, keys: keys, headWidth: hd, into: p,
+                                    transposed: work.keysT)
+                work.multiplyScores(dy + r0 * d, ld: d, rows: rows, keys: keys, headWidth: hd, into: dp,
+                                    transposed: work.valuesT)
                 for i in 0..<rows {
-                    let row = p + i * keys, drow = dp + i * keys
+                    let row = p + i * ldp, drow = dp + i * ldp
                     let valid = r0 + i + 1
                     let rowLSE = lse[r0 + i]
                     let sumDYY = dot(dy + (r0 + i) * d, y + (r0 + i) * d, hd)
@@ -93,15 +139,12 @@ public enum Attention {
                     }
                 }
                 // dV += P^T dY, dQ = dS K, dK += dS^T Q
-                MatrixMultiply.multiply(m: keys, n: hd, k: rows, a: p, lda: keys, transposeA: true,
-                                        b: dy + r0 * d, ldb: d, transposeB: false, c: dv, ldc: ld, accumulate: true,
-                                        pool: nil)
-                MatrixMultiply.multiply(m: rows, n: hd, k: keys, a: dp, lda: keys, transposeA: false,
-                                        b: k, ldb: ld, transposeB: false, c: dq + r0 * ld, ldc: ld, accumulate: false,
-                                        pool: nil)
-                MatrixMultiply.multiply(m: keys, n: hd, k: rows, a: dp, lda: keys, transposeA: true,
-                                        b: q + r0 * ld, ldb: ld, transposeB: false, c: dk, ldc: ld, accumulate: true,
-                                        pool: nil)
+                MatrixMultiply.multiplyUnpacked(m: keys, n: hd, k: rows, a: p, aRowStride: 1, aDepthStride: ldp,
+                                                b: dy + r0 * d, ldb: d, c: dv, ldc: ld, accumulate: true)
+                MatrixMultiply.multiplyUnpacked(m: rows, n: hd, k: keys, a: dp, aRowStride: ldp, aDepthStride: 1,
+                                                b: k, ldb: ld, c: dq + r0 * ld, ldc: ld, accumulate: false)
+                MatrixMultiply.multiplyUnpacked(m: keys, n: hd, k: rows, a: dp, aRowStride: 1, aDepthStride: ldp,
+                                                b: q + r0 * ld, ldb: ld, c: dk, ldc: ld, accumulate: true)
                 r0 += rows
             }
         }
@@ -161,8 +204,7 @@ extension Attention {
             y.update(repeating: 0, count: d)
             for head in 0..<h {
                 let row = scores + head * capacity
-                var maxValue = -Float.infinity
-                for u in 0..<length { maxValue = max(maxValue, row[u] * scale) }
+                let maxValue = SIMDMath.maxScaled(row, count: length, scale: scale)
                 let total = SIMDMath.expInPlace(row, count: length, scale: scale, shift: maxValue)
                 let normalise = 1 / total
                 for u in 0..<length { row[u] *= normalise }

@@ -6,13 +6,16 @@ import Glibc
 ///
 /// Design (GotoBLAS/BLIS style):
 /// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
-///   16-column micro-panels, slice by slice; op(A) into 6-row micro-panels, per block of rows and slice (a block of
-///   up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1).
+///   16-column micro-panels, slice by slice. Row-major A is read in place (each of a tile's 6 rows a contiguous
+///   stream); a transposed A is packed into 6-row micro-panels, per block of rows and slice (a block of up to
+///   `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1).
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
-///   Edge tiles use the same kernel on zero-padded panels through a small tile buffer.
+///   Edge tiles use the same kernel through a small tile buffer (zero-padded B panels; repeated last row of A).
+///   So every element of C is one chain of fused multiply-adds in increasing p (a float stored between slices is
+///   reloaded exactly), which `multiplyUnpacked` reproduces bit for bit.
 /// - Steps of as many k slices as keep the packed op(B) within 2 MiB (`slabBudget`; at least one slice): per step,
-///   one pool call packs op(B) for the step (and op(A), shared, when the plan splits columns), a second runs the
+///   one pool call packs op(B) for the step (and a transposed op(A), shared, when the plan splits columns), a second runs the
 ///   tasks — row blocks (× column groups when m is small) — each sweeping the step's slices over its block of C,
 ///   which stays in L2. Without a pool the same steps run inline (one slice per step when m < k).
 /// - Threads split only the output, so every element of C is produced by one thread with the same sequence of
@@ -60,8 +63,8 @@ public enum MatrixMultiply {
         if m * n * k < parallelThreshold { threads = 1 }
 
         let scratch = GemmScratch.current
-        let operands = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                                c: c, ldc: ldc)
+        let o = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                         c: c, ldc: ldc)
 
         let slices = (k + kc - 1) / kc
         let aHeight = (m + mr - 1) / mr * mr
@@ -78,7 +81,7 @@ public enum MatrixMultiply {
             let step = parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
             let packedB = scratch.bBuffer(count: min(k, step * kc) * slabWidth)
             // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
-            let sharedA = parallel != nil && plan.panelGroups > 1
+            let sharedA = o.transposeA && parallel != nil && plan.panelGroups > 1
                 ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
             let per = (panels + chunks - 1) / chunks
@@ -92,13 +95,13 @@ public enum MatrixMultiply {
                         let pc = pcBase + (t / chunks) * kc, kb = min(kc, k - pc)
                         let lo = (t % chunks) * per, hi = min(panels, lo + per)
                         if lo < hi {
-                            packB(operands, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi,
+                            packB(o, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi,
                                   into: packedB + (pc - pcBase) * slabWidth)
                         }
                     } else if let sharedA {
                         let slice = (t - bTasks) / plan.rowBlocks, block = (t - bTasks) % plan.rowBlocks
                         let pc = pcBase + slice * kc, kb = min(kc, k - pc), r0 = block * plan.mc
-                        packA(operands, rows: r0..<min(m, r0 + plan.mc), pc: pc, kb: kb,
+                        packA(o, rows: r0..<min(m, r0 + plan.mc), pc: pc, kb: kb,
                               into: sharedA + (pc - pcBase) * aHeight + r0 * kb)
                     }
                 }
@@ -106,7 +109,7 @@ public enum MatrixMultiply {
                 // Each task sweeps the step's slices over its block of C (which stays in L2).
                 let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
-                    macroKernel(operands, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k,
+                    macroKernel(o, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k,
                                 jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth,
                                 sharedA: sharedA.map { UnsafePointer($0) }, aHeight: aHeight, accumulate: accumulate)
                 }
@@ -227,47 +230,38 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Packs op(A)[rows, pc..<pc+kb] into 6-row micro-panels at `dst`: panel `q` at `dst + q*6*kb` holds for each p
-    /// the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last row).
+    /// Packs op(A)[rows, pc..<pc+kb] = Aᵀ (A stored k×m) into 6-row micro-panels at `dst`: panel `q` at
+    /// `dst + q*6*kb` holds for each p the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last
+    /// row). (Row-major A is not packed: the kernel reads it in place.)
     static func packA(_ o: Operands, rows: Range<Int>, pc: Int, kb: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(o.transposeA)
         var i = rows.lowerBound
         var d = dst
         while i < rows.upperBound {
             let height = min(mr, rows.upperBound - i)
-            if !o.transposeA {
-                // op(A)[i, p] = A[i*lda + p]
-                let s0 = o.a + i * o.lda + pc
-                if height == mr {
-                    let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
-                    for p in 0..<kb {
-                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
-                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
-                        d += mr
-                    }
-                } else {
-                    for p in 0..<kb {
-                        for r in 0..<height { d[r] = s0[r * o.lda + p] }
-                        for r in height..<mr { d[r] = 0 }
-                        d += mr
-                    }
+            // op(A)[i, p] = A[p*lda + i]
+            var s = o.a + pc * o.lda + i
+            if i + 8 <= rows.upperBound {
+                // 8 floats in, 8 out: the 2 extra are overwritten by the next p, or for the last p by the next
+                // panel's first (which exists: at least 2 more rows follow; never past the range's own panels).
+                for _ in 0..<kb {
+                    store8(load8(s), d)
+                    s += o.lda
+                    d += mr
+                }
+            } else if height == mr {
+                for _ in 0..<kb {
+                    d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
+                    d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
+                    s += o.lda
+                    d += mr
                 }
             } else {
-                // op(A)[i, p] = A[p*lda + i]
-                var s = o.a + pc * o.lda + i
-                if height == mr {
-                    for _ in 0..<kb {
-                        d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
-                        d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
-                        s += o.lda
-                        d += mr
-                    }
-                } else {
-                    for _ in 0..<kb {
-                        for r in 0..<height { d[r] = s[r] }
-                        for r in height..<mr { d[r] = 0 }
-                        s += o.lda
-                        d += mr
-                    }
+                for _ in 0..<kb {
+                    for r in 0..<height { d[r] = s[r] }
+                    for r in height..<mr { d[r] = 0 }
+                    s += o.lda
+                    d += mr
                 }
             }
             i += mr
@@ -275,57 +269,77 @@ public enum MatrixMultiply {
     }
 
     /// One task: for each k slice of `slices` in order (packed op(B) of the slice at pc at
-    /// packedB + (pc - pcBase)·slabWidth), packs its rows of op(A) (or finds them in `sharedA`, laid out the same
-    /// way with aHeight), then runs the register tile over its column panels (column panel outer, row panel inner:
-    /// the 16-wide B panel stays in L1, the packed A block in L2).
+    /// packedB + (pc - pcBase)·slabWidth), finds its rows of op(A) — read in place when A is row-major, else packed
+    /// here (or found in `sharedA`, laid out the same way with aHeight) — then runs the register tile over its
+    /// column panels (column panel outer, row panel inner: the 16-wide B panel stays in L1, the rows of A in L2).
     static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
                             k: Int, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
                             sharedA shared: UnsafePointer<Float>?, aHeight: Int, accumulate: Bool) {
         let scratch = GemmScratch.current
         let rowPanels = (rows.count + mr - 1) / mr
-        let ownA = shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
-        let tile = scratch.tile
+        let ownA = o.transposeA && shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
         for slice in slices {
             let pc = slice * kc, kb = min(kc, k - pc)
             let load = pc > 0 || accumulate
-            let packedA: UnsafePointer<Float>
-            if let shared {
-                packedA = shared + (pc - pcBase) * aHeight + rows.lowerBound * kb
+            // op(A)[i, p] at a[(i - rows.lowerBound) * rowStride + p * depthStride], row panels aStep apart.
+            let a: UnsafePointer<Float>, rowStride: Int, depthStride: Int, aStep: Int
+            if !o.transposeA {
+                // Row-major A is read where it lies: each row of the panel is a contiguous stream (packing it cost
+                // as much as the arithmetic when k or n is small, as in a narrow model's layers).
+                (a, rowStride, depthStride) = (o.a + rows.lowerBound * o.lda + pc, o.lda, 1)
+                aStep = mr * o.lda
             } else {
-                packA(o, rows: rows, pc: pc, kb: kb, into: ownA!)
-                packedA = UnsafePointer(ownA!)
+                if let shared {
+                    a = shared + (pc - pcBase) * aHeight + rows.lowerBound * kb
+                } else {
+                    packA(o, rows: rows, pc: pc, kb: kb, into: ownA!)
+                    a = UnsafePointer(ownA!)
+                }
+                (rowStride, depthStride, aStep) = (1, mr, mr * kb)
             }
             let slab = packedB + (pc - pcBase) * slabWidth
             for q in panels {
                 let bp = slab + q * nr * kb
                 let j = jc + q * nr
                 let width = min(nr, nb - q * nr)
-                var ap = packedA
+                var ap = a
                 var i = rows.lowerBound
                 while i < rows.upperBound {
-                    let h = min(mr, rows.upperBound - i)
-                    let cp = o.c + i * o.ldc + j
-                    if h == mr && width == nr {
-                        kernel6x16(kb, ap, bp, cp, o.ldc, load)
-                    } else {
-                        // Edge tile: the same kernel into a 6×16 buffer, then copy the valid part.
-                        if load {
-                            for r in 0..<h { for jj in 0..<width { tile[r * nr + jj] = cp[r * o.ldc + jj] } }
-                        }
-                        kernel6x16(kb, ap, bp, tile, nr, load)
-                        for r in 0..<h { for jj in 0..<width { cp[r * o.ldc + jj] = tile[r * nr + jj] } }
-                    }
-                    ap += mr * kb
+                    tile(kb, ap, rowStride, depthStride, bp, nr, o.c + i * o.ldc + j, o.ldc, load,
+                         rows: min(mr, rows.upperBound - i), columns: width, scratch: scratch)
+                    ap += aStep
                     i += mr
                 }
             }
         }
     }
 
-    /// C[6×16] (= or +=) Σ_p a[p*6 + r] · b[p*16 + j], one fused multiply-add per p in increasing p.
+    /// One register tile of C at `c`: `rows` × `columns` (at most 6 × 16; B has 16 readable columns). A full tile
+    /// runs the kernel on C directly; an edge tile runs it into the thread's 6×16 buffer and copies the valid part.
+    @inline(__always)
+    static func tile(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool,
+                     rows h: Int, columns width: Int, scratch: GemmScratch) {
+        if h == mr && width == nr {
+            kernel6x16(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: mr)
+        } else {
+            let buffer = scratch.tile
+            if load {
+                for r in 0..<h { for jj in 0..<width { buffer[r * nr + jj] = c[r * ldc + jj] } }
+            }
+            kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] } }
+        }
+    }
+
+    /// C[6×16] (= or +=) Σ_p A[r, p] · B[p, 0..<16], one fused multiply-add per p in increasing p, from 0 or (with
+    /// `load`) from C. A[r, p] is `a[r*rowStride + p*depthStride]` (a packed panel: strides 1 and 6; a row-major
+    /// matrix: lda and 1); rows past `rows` repeat row `rows - 1`, so nothing outside A is read. B[p, j] is
+    /// `b[p*ldb + j]`. The inner loop is 2 loads, 6 broadcasts and 12 vfmadd231ps ymm per p.
     @inline(never)
-    static func kernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool) {
+    static func kernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                           _ b: UnsafePointer<Float>, _ ldb: Int,
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -344,26 +358,30 @@ public enum MatrixMultiply {
             c50 = cr.loadUnaligned(fromByteOffset: 5 &* row, as: V.self)
             c51 = cr.loadUnaligned(fromByteOffset: 5 &* row &+ 32, as: V.self)
         }
+        let o1 = min(1, rows &- 1) &* rowStride, o2 = min(2, rows &- 1) &* rowStride
+        let o3 = min(3, rows &- 1) &* rowStride, o4 = min(4, rows &- 1) &* rowStride
+        let o5 = min(5, rows &- 1) &* rowStride
         var pa = a
         var pb = UnsafeRawPointer(b)
+        let bStep = ldb &* 4
         var p = 0
         while p < kb {
             let b0 = pb.loadUnaligned(as: V.self)
             let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
             var x = V(repeating: pa[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: pa[1])
+            x = V(repeating: pa[o1])
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: pa[2])
+            x = V(repeating: pa[o2])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: pa[3])
+            x = V(repeating: pa[o3])
             c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: pa[4])
+            x = V(repeating: pa[o4])
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: pa[5])
+            x = V(repeating: pa[o5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            pa += 6
-            pb += 64
+            pa += depthStride
+            pb += bStep
             p &+= 1
         }
         cr.storeBytes(of: c00, as: V.self); cr.storeBytes(of: c01, toByteOffset: 32, as: V.self)
@@ -380,7 +398,7 @@ public enum MatrixMultiply {
     }
 }
 
-/// Per-thread packing buffers, grow-only, 64-byte aligned; freed when the thread exits.
+/// Per-thread packing buffers (and the fused kernels' working memory), grow-only, 64-byte aligned; freed when the thread exits.
 final class GemmScratch {
     private(set) var a: UnsafeMutablePointer<Float>?
     private var aCapacity = 0
@@ -388,6 +406,9 @@ final class GemmScratch {
     private var bCapacity = 0
     private(set) var sharedA: UnsafeMutablePointer<Float>?
     private var sharedACapacity = 0
+    /// Working memory of the fused kernels that call `multiplyUnpacked` (attention); never used by the products.
+    private(set) var work: UnsafeMutablePointer<Float>?
+    private var workCapacity = 0
     let tile: UnsafeMutablePointer<Float>
 
     init() {
@@ -399,6 +420,7 @@ final class GemmScratch {
         if let a { UnsafeMutableRawPointer(a).deallocate() }
         if let b { UnsafeMutableRawPointer(b).deallocate() }
         if let sharedA { UnsafeMutableRawPointer(sharedA).deallocate() }
+        if let work { UnsafeMutableRawPointer(work).deallocate() }
     }
 
     private static func grow(_ old: UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int)
@@ -420,6 +442,12 @@ final class GemmScratch {
     func sharedABuffer(count: Int) -> UnsafeMutablePointer<Float> {
         let p = GemmScratch.grow(sharedA, &sharedACapacity, count)
         sharedA = p
+        return p
+    }
+
+    func workBuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let p = GemmScratch.grow(work, &workCapacity, count)
+        work = p
         return p
     }
 

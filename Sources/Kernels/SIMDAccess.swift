@@ -56,3 +56,30 @@ func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
 /// partial results, summed in chunk order, are the same whatever the number of threads.
 @inline(__always)
 func fixedChunks(_ count: Int, size: Int) -> Int { (count + size - 1) / size }
+
+/// Writes the transpose of an 8×8 block: dst[j * ldd + i] = src[i * lds + j] for i, j in 0..<8 (unpack, shuffle
+/// and 128-bit permute steps; LLVM folds these lane constructions into vunpcklps/vshufps/vperm2f128).
+@inline(__always)
+func transpose8x8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+    typealias V = SIMD8<Float>
+    let r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
+    let r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = load8(src + 6 * lds), r7 = load8(src + 7 * lds)
+    @inline(__always) func unpackLow(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
+    @inline(__always) func unpackHigh(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
+    @inline(__always) func pairLow(_ a: V, _ b: V) -> V { V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
+    @inline(__always) func pairHigh(_ a: V, _ b: V) -> V { V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
+    @inline(__always) func halvesLow(_ a: V, _ b: V) -> V { V(lowHalf: a.lowHalf, highHalf: b.lowHalf) }
+    @inline(__always) func halvesHigh(_ a: V, _ b: V) -> V { V(lowHalf: a.highHalf, highHalf: b.highHalf) }
+    let t0 = unpackLow(r0, r1), t1 = unpackHigh(r0, r1), t2 = unpackLow(r2, r3), t3 = unpackHigh(r2, r3)
+    let t4 = unpackLow(r4, r5), t5 = unpackHigh(r4, r5), t6 = unpackLow(r6, r7), t7 = unpackHigh(r6, r7)
+    let u0 = pairLow(t0, t2), u1 = pairHigh(t0, t2), u2 = pairLow(t1, t3), u3 = pairHigh(t1, t3)
+    let u4 = pairLow(t4, t6), u5 = pairHigh(t4, t6), u6 = pairLow(t5, t7), u7 = pairHigh(t5, t7)
+    store8(halvesLow(u0, u4), dst)
+    store8(halvesLow(u1, u5), dst + ldd)
+    store8(halvesLow(u2, u6), dst + 2 * ldd)
+    store8(halvesLow(u3, u7), dst + 3 * ldd)
+    store8(halvesHigh(u0, u4), dst + 4 * ldd)
+    store8(halvesHigh(u1, u5), dst + 5 * ldd)
+    store8(halvesHigh(u2, u6), dst + 6 * ldd)
+    store8(halvesHigh(u3, u7), dst + 7 * ldd)
+}

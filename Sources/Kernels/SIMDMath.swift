@@ -4,8 +4,11 @@
 public enum SIMDMath {
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var clamped = x
-        for i in 0..<8 { clamped[i] = Swift.min(Swift.max(clamped[i], -87.33654), 88.0) }  // vectorises to vmaxps/vminps
+        // min(max(x, lo), hi) lane by lane (NaN stays NaN), as compares and blends: a per-lane loop here compiled
+        // to scalar code through the stack.
+        let low = SIMD8<Float>(repeating: -87.33654), high = SIMD8<Float>(repeating: 88.0)
+        var clamped = x.replacing(with: low, where: x .< low)
+        clamped.replace(with: high, where: clamped .> high)
         // n = round(x / ln 2) with the 1.5 * 2^23 trick (pure vector arithmetic; generic float-to-int conversion
         // and rounding are per-lane calls in Swift).
         let magic = SIMD8<Float>(repeating: 12_582_912)
@@ -31,6 +34,26 @@ public enum SIMDMath {
         // tanh(x) = 1 - 2 / (exp(2x) + 1), odd-symmetric; large |x| saturates through exp's clamp.
         let e = exp(2 * x)
         return 1 - 2 / (e + 1)
+    }
+
+    /// max over i < count of scale * x[i] (-infinity when count is 0). The maximum is exact, so the lane order
+    /// does not matter.
+    @inline(__always)
+    public static func maxScaled(_ x: UnsafePointer<Float>, count: Int, scale: Float) -> Float {
+        var lanes = SIMD8<Float>(repeating: -.infinity)
+        let s = SIMD8<Float>(repeating: scale)
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(x + i) * s
+            lanes.replace(with: v, where: v .> lanes)  // (pointwiseMax is a generic call, not inlined)
+            i += 8
+        }
+        var result = lanes.max()
+        while i < count {
+            result = Swift.max(result, x[i] * scale)
+            i += 1
+        }
+        return result
     }
 
     /// Replaces `x[i]` by `exp(scale * x[i] - shift)` for `count` floats and returns their sum (in a fixed order).

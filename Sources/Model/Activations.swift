@@ -22,7 +22,7 @@ struct Activations {
     let residual: [UnsafeMutablePointer<Float>]
     let layers: [Layer]
     let heads: [Head]
-    let embeddingScratch, attentionScratch, layerNormScratch: UnsafeMutablePointer<Float>
+    let embeddingScratch, layerNormScratch: UnsafeMutablePointer<Float>
     let dResidual, dLn, dQKV, dAtty, dFc, dEmbedding: UnsafeMutablePointer<Float>
     let dHidden: [UnsafeMutablePointer<Float>]
 
@@ -60,7 +60,6 @@ struct Activations {
                         shiftedTokens: extra ? ints(n) : nil)
         }
         embeddingScratch = floats(max(n * d, d * max(1, sliceWidth)))
-        attentionScratch = floats(Attention.scratchCount(batch: batch, heads: config.heads, seq: seq))
         layerNormScratch = floats(LayerNorm.scratchCount(rows: n, columns: d))
         dResidual = floats(n * d)
         dLn = floats(n * d)

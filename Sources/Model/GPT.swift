@@ -258,7 +258,7 @@ public final class GPT {
             Rotary.apply(la.qkv, rows: n, seq: seq, width: d, heads: config.heads, inverse: false, pool: pool)
         }
         Attention.forward(output: la.atty, logSumExp: la.lse, qkv: la.qkv, batch: b, seq: seq, width: d,
-                          heads: config.heads, scratch: a.attentionScratch, pool: pool)
+                          heads: config.heads, pool: pool)
         // res2 = x + atty W^T + b
         la.res2.update(from: x, count: n * d)
         Linear.forward(la.res2, la.atty, rows: n, inputs: d, outputs: d, weight: p.projWeight, bias: p.projBias,
@@ -380,7 +380,7 @@ public final class GPT {
         Linear.backward(dX: a.dAtty, accumulateInput: false, dW: g.projWeight, dB: g.projBias, dY: dResidual,
                         x: la.atty, weight: p.projWeight, rows: n, inputs: d, outputs: d, pool: pool)
         Attention.backward(dQKV: a.dQKV, dOutput: a.dAtty, qkv: la.qkv, output: la.atty, logSumExp: la.lse, batch: b,
-                           seq: seq, width: d, heads: config.heads, scratch: a.attentionScratch, pool: pool)
+                           seq: seq, width: d, heads: config.heads, pool: pool)
         if config.positions == .rotary {
             Rotary.apply(a.dQKV, rows: n, seq: seq, width: d, heads: config.heads, inverse: true, pool: pool)
         }

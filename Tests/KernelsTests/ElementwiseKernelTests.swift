@@ -139,12 +139,11 @@ final class ElementwiseKernelTests: XCTestCase {
         var results: [[Float]] = []
         for pool in [nil, WorkerPool(threads: 2)] {
             var y = [Float](repeating: 0, count: batch * seq * d), lse = [Float](repeating: 0, count: batch * heads * seq)
-            var scratch = [Float](repeating: 0, count: Attention.scratchCount(batch: batch, heads: heads, seq: seq))
             var dqkv = [Float](repeating: 0, count: qkv.count)
             Attention.forward(output: &y, logSumExp: &lse, qkv: qkv, batch: batch, seq: seq, width: d, heads: heads,
-                              scratch: &scratch, pool: pool)
+                              pool: pool)
             Attention.backward(dQKV: &dqkv, dOutput: dy, qkv: qkv, output: y, logSumExp: lse, batch: batch, seq: seq,
-                               width: d, heads: heads, scratch: &scratch, pool: pool)
+                               width: d, heads: heads, pool: pool)
             var refY = [Double](repeating: 0, count: y.count), refD = [Double](repeating: 0, count: qkv.count)
             let scale = 1 / Double(hd).squareRoot()
             func at(_ b: Int, _ t: Int, _ part: Int, _ h: Int, _ i: Int) -> Int { (b * seq + t) * 3 * d + part * d + h * hd + i }

@@ -173,6 +173,53 @@ final class MatrixMultiplyTests: XCTestCase {
         }
     }
 
+    /// The numerical definition both products share: every element of C is one chain of fused multiply-adds in
+    /// increasing p, from 0 or from C. `multiply` (any layout, any pool) and `multiplyUnpacked` (A row-major or
+    /// transposed, read in place) must equal that chain bit for bit, and must not touch C's padding.
+    func testBothProductsAreOneFusedMultiplyAddChainPerElement() {
+        let pool = WorkerPool(threads: 2)
+        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (6, 16, 32), (7, 17, 5), (64, 48, 33), (13, 40, 300), (70, 16, 64),
+                                         (200, 33, 100)]
+        for (m, n, k) in shapes {
+            for layout in MatrixMultiplyTests.layouts {
+                let problem = Problem(m: m, n: n, k: k, layout, padA: 2, padB: 3, padC: 1, seed: 11)
+                for accumulate in [false, true] {
+                    var chain = problem.c0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum: Float = accumulate ? problem.c0[i * problem.ldc + j] : 0
+                            for p in 0..<k {
+                                let x = problem.transposeA ? problem.a[p * problem.lda + i] : problem.a[i * problem.lda + p]
+                                let y = problem.transposeB ? problem.b[j * problem.ldb + p] : problem.b[p * problem.ldb + j]
+                                sum = sum.addingProduct(x, y)
+                            }
+                            chain[i * problem.ldc + j] = sum
+                        }
+                    }
+                    let label = "\(m)x\(n)x\(k) \(layout) acc=\(accumulate)"
+                    func same(_ got: [Float]) -> Bool { got.elementsEqual(chain) { $0.bitPattern == $1.bitPattern } }
+                    XCTAssert(same(problem.run(accumulate: accumulate, pool: pool)), "multiply \(label)")
+                    if !problem.transposeB {
+                        var c = problem.c0
+                        problem.a.withUnsafeBufferPointer { a in
+                            problem.b.withUnsafeBufferPointer { b in
+                                c.withUnsafeMutableBufferPointer { c in
+                                    MatrixMultiply.multiplyUnpacked(
+                                        m: m, n: n, k: k, a: a.baseAddress!,
+                                        aRowStride: problem.transposeA ? 1 : problem.lda,
+                                        aDepthStride: problem.transposeA ? problem.lda : 1,
+                                        b: b.baseAddress!, ldb: problem.ldb, c: c.baseAddress!, ldc: problem.ldc,
+                                        accumulate: accumulate)
+                                }
+                            }
+                        }
+                        XCTAssert(same(c), "multiplyUnpacked \(label)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Repeated calls give the same bits (no state leaks between calls through the scratch buffers).
     func testRepeatable() {
         let pool = WorkerPool(threads: 2)

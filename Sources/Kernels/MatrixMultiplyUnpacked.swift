@@ -1,0 +1,50 @@
+extension MatrixMultiply {
+    /// C[m×n] (= or +=) A·B on the calling thread, reading A and B where they lie (no packing): for the many small
+    /// products inside fused kernels (attention), where packing costs as much as the arithmetic.
+    ///
+    /// Element (i, p) of A is `a[i*aRowStride + p*aDepthStride]` (row-major A: strides (lda, 1); the transpose of a
+    /// row-major matrix: (1, lda)); B is row-major k×n with row stride `ldb`.
+    ///
+    /// Same arithmetic as `multiply`: every element of C is one chain of fused multiply-adds in increasing p,
+    /// starting from 0 (or from C when accumulating), so the two give bit-identical results. The same 6×16 register
+    /// tile sweeps column panels (outer; the panel of B stays in L1) and row panels (inner). A partial row panel
+    /// repeats its last row (computed, not stored); a partial column panel is copied into a zero-padded panel first.
+    public static func multiplyUnpacked(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0 && ldb >= n && ldc >= n, "MatrixMultiply.multiplyUnpacked: bad shape")
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if !accumulate {
+                for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) }
+            }
+            return
+        }
+        let scratch = GemmScratch.current
+        var j = 0
+        while j < n {
+            let width = min(nr, n - j)
+            var panel = b + j, panelStride = ldb
+            if width < nr {
+                let padded = scratch.bBuffer(count: k * nr)
+                for p in 0..<k {
+                    for jj in 0..<width { padded[p * nr + jj] = b[p * ldb + j + jj] }
+                    for jj in width..<nr { padded[p * nr + jj] = 0 }
+                }
+                panel = UnsafePointer(padded)
+                panelStride = nr
+            }
+            var i = 0
+            while i < m {
+                tile(k, a + i * aRowStride, aRowStride, aDepthStride, panel, panelStride, c + i * ldc + j, ldc,
+                     accumulate, rows: min(mr, m - i), columns: width, scratch: scratch)
+                i += mr
+            }
+            j += nr
+        }
+    }
+
+}
