@@ -213,14 +213,22 @@ public enum MatrixMultiply {
                     }
                 }
             } else {
-                // op(B)[p, j] = B[j*ldb + p]: read 16 rows of B, 8 values at a time, write transposed.
+                // op(B)[p, j] = B[j*ldb + p]: 16 rows of B written transposed, in 8×8 blocks where possible.
                 if width < nr {
                     d.initialize(repeating: 0, count: nr * kb)
                 }
+                let blockedP = width == nr ? kb / 8 * 8 : 0
+                var p = 0
+                while p < blockedP {
+                    let s = o.b + j * o.ldb + pc + p
+                    transpose8x8(s, o.ldb, d + p * nr, nr)
+                    transpose8x8(s + 8 * o.ldb, o.ldb, d + p * nr + 8, nr)
+                    p += 8
+                }
                 for jj in 0..<width {
                     let s = o.b + (j + jj) * o.ldb + pc
-                    var dd = d + jj
-                    for p in 0..<kb {
+                    var dd = d + jj + blockedP * nr
+                    for p in blockedP..<kb {
                         dd.pointee = s[p]
                         dd += nr
                     }

@@ -11,6 +11,25 @@ enum Linear {
         if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
     }
 
+    /// The same product with the weight given transposed, `[in, out]`: for many small products with one weight
+    /// (sampling), where transposing it inside every call would cost as much as the product. Same numbers.
+    static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, inputs: Int,
+                        outputs: Int, transposedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        accumulate: Bool = false, pool: WorkerPool?) {
+        MatrixMultiply.multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, transposeA: false,
+                                b: transposedWeight, ldb: outputs, transposeB: false, c: y, ldc: outputs,
+                                accumulate: accumulate, pool: pool)
+        if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
+    }
+
+    /// Writes `weight` (`[out, in]`) transposed to `destination` (`[in, out]`).
+    static func transpose(_ weight: UnsafePointer<Float>, inputs: Int, outputs: Int,
+                          into destination: UnsafeMutablePointer<Float>) {
+        for o in 0..<outputs {
+            for i in 0..<inputs { destination[i * outputs + o] = weight[o * inputs + i] }
+        }
+    }
+
     /// `dX (+)= dY W`, `dW += dY^T X`, `dB += column sums of dY`.
     static func backward(dX: UnsafeMutablePointer<Float>?, accumulateInput: Bool, dW: UnsafeMutablePointer<Float>,
                          dB: UnsafeMutablePointer<Float>?, dY: UnsafePointer<Float>, x: UnsafePointer<Float>,

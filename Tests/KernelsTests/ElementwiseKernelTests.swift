@@ -181,6 +181,73 @@ final class ElementwiseKernelTests: XCTestCase {
         XCTAssertEqual(results[0], results[1], "thread count changed the result")
     }
 
+    /// KV-cached decoding: the same bits as the plain loop over positions (per head, a dot product with two SIMD8
+    /// lane accumulators summed left to right; softmax; y += p v one position at a time), whatever the head width
+    /// and thread count; and close to a double-precision softmax(q k^T / sqrt(hd)) v.
+    func testDecodingAttentionIsThePlainLoopBitForBit() {
+        func dot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
+            let a = Array(a), b = Array(b), n = a.count
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), i = 0
+            while i + 16 <= n {
+                acc0.addProduct(SIMD8(a[i..<(i + 8)]), SIMD8(b[i..<(i + 8)]))
+                acc1.addProduct(SIMD8(a[(i + 8)..<(i + 16)]), SIMD8(b[(i + 8)..<(i + 16)]))
+                i += 16
+            }
+            if i + 8 <= n {
+                acc0.addProduct(SIMD8(a[i..<(i + 8)]), SIMD8(b[i..<(i + 8)]))
+                i += 8
+            }
+            var sum = (acc0 + acc1).sum()
+            while i < n {
+                sum += a[i] * b[i]
+                i += 1
+            }
+            return sum
+        }
+        for (d, heads) in [(32, 4), (48, 2), (128, 4), (64, 1), (12, 2)] {
+            let rows = 3, capacity = 21, length = 19, hd = d / heads
+            let qkv = randomArray(rows * 3 * d).map { $0 * 3 }
+            let keys = randomArray(rows * capacity * d), values = randomArray(rows * capacity * d)
+            var outputs: [[Float]] = []
+            for pool in [nil, WorkerPool(threads: 2)] {
+                var y = [Float](repeating: .nan, count: rows * d), scratch = [Float](repeating: 0, count: rows * heads * capacity)
+                Attention.decode(output: &y, qkv: qkv, keys: keys, values: values, rows: rows, length: length,
+                                 capacity: capacity, width: d, heads: heads, scratch: &scratch, pool: pool)
+                outputs.append(y)
+            }
+            XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "d=\(d): thread count")
+            // The plain loop, with the kernels' exp (SIMDMath) and normalisation.
+            var plain = [Float](repeating: 0, count: rows * d), exact = [Double](repeating: 0, count: rows * d)
+            let scale = 1 / Float(hd).squareRoot()
+            for r in 0..<rows {
+                for head in 0..<heads {
+                    let q = qkv[(r * 3 * d + head * hd)..<(r * 3 * d + head * hd + hd)]
+                    var p = (0..<length).map { u in dot(q, keys[((r * capacity + u) * d + head * hd)...].prefix(hd)) }
+                    let maxValue = p.map { $0 * scale }.max()!
+                    var total: Float = 0
+                    p.withUnsafeMutableBufferPointer { total = SIMDMath.expInPlace($0.baseAddress!, count: length, scale: scale, shift: maxValue) }
+                    p = p.map { $0 * (1 / total) }
+                    var exactP = (0..<length).map { u in
+                        (0..<hd).reduce(0.0) { $0 + Double(q[q.startIndex + $1]) * Double(keys[(r * capacity + u) * d + head * hd + $1]) } * Double(scale)
+                    }
+                    let m = exactP.max()!
+                    exactP = exactP.map { Foundation.exp($0 - m) }
+                    let z = exactP.reduce(0, +)
+                    for i in 0..<hd {
+                        var acc: Float = 0
+                        for u in 0..<length { acc = acc.addingProduct(p[u], values[(r * capacity + u) * d + head * hd + i]) }
+                        plain[r * d + head * hd + i] = acc
+                        exact[r * d + head * hd + i] = (0..<length).reduce(0.0) { $0 + exactP[$1] / z * Double(values[(r * capacity + $1) * d + head * hd + i]) }
+                    }
+                }
+            }
+            if hd % 8 == 0 {
+                XCTAssertEqual(outputs[0].map(\.bitPattern), plain.map(\.bitPattern), "d=\(d) heads=\(heads): not the plain loop's bits")
+            }
+            assertClose(outputs[0], exact, tolerance: 1e-5, "d=\(d) heads=\(heads)")
+        }
+    }
+
     func testRotaryIsARotationAndItsInverse() {
         let rows = 12, d = 16, heads = 2
         let original = randomArray(rows * 3 * d)
