@@ -47,14 +47,15 @@ public enum Attention {
             }
         }
 
-        /// Scores of a block of query rows against the keys up to the block's end, rounded up to whole panels:
-        /// scores[i, s] = q[r0 + i] . k[s] for s < keys (and 0 for the padding).
-        /// (The same with the values' transpose gives dY . V^T.)
+        /// Scores of a block of query rows (r0 = keys - rows) against the keys up to the block's end:
+        /// scores[i, s] = q[r0 + i] . k[s] for s <= r0 + i; tiles wholly above the causal diagonal are skipped, so
+        /// the rest of the row up to `keys` is set by the caller. (With the values' transpose: dY . V^T.)
         func multiplyScores(_ q: UnsafePointer<Float>, ld: Int, rows: Int, keys: Int, headWidth hd: Int,
                             into dst: UnsafeMutablePointer<Float>, transposed keysT: UnsafePointer<Float>) {
             let columns = min(paddedSeq, (keys + MatrixMultiply.nr - 1) / MatrixMultiply.nr * MatrixMultiply.nr)
             MatrixMultiply.multiplyUnpacked(m: rows, n: columns, k: hd, a: q, aRowStride: ld, aDepthStride: 1,
-                                            b: keysT, ldb: paddedSeq, c: dst, ldc: paddedSeq, accumulate: false)
+                                            b: keysT, ldb: paddedSeq, c: dst, ldc: paddedSeq, accumulate: false,
+                                            triangle: .lowerColumns(offset: keys - rows))
         }
     }
 
@@ -89,7 +90,7 @@ public enum Attention {
                 }
                 MatrixMultiply.multiplyUnpacked(m: rows, n: hd, k: keys, a: work.scores, aRowStride: ldp,
                                                 aDepthStride: 1, b: v, ldb: ld, c: y + r0 * d, ldc: d,
-                                                accumulate: false)
+                                                accumulate: false, triangle: .lowerDepth(offset: r0))
                 r0 += rows
             }
         }
@@ -114,11 +115,6 @@ public enum Attention {
             let ldp = work.paddedSeq, p = work.scores, dp = work.dScores
             work.transpose(k, ld: ld, seq: t, headWidth: hd, into: work.keysT)
             work.transpose(v, ld: ld, seq: t, headWidth: hd, into: work.valuesT)
-            for s in 0..<t {
-                (dq + s * ld).update(repeating: 0, count: hd)
-                (dk + s * ld).update(repeating: 0, count: hd)
-                (dv + s * ld).update(repeating: 0, count: hd)
-            }
             var r0 = 0
             while r0 < t {
                 let rows = min(block, t - r0), keys = r0 + rows
@@ -138,13 +134,21 @@ public enum Attention {
                         drow[s] = 0
                     }
                 }
-                // dV += P^T dY, dQ = dS K, dK += dS^T Q
-                MatrixMultiply.multiplyUnpacked(m: keys, n: hd, k: rows, a: p, aRowStride: 1, aDepthStride: ldp,
-                                                b: dy + r0 * d, ldb: d, c: dv, ldc: ld, accumulate: true)
+                // dV += P^T dY, dQ = dS K, dK += dS^T Q. Keys before the block accumulate onto the earlier blocks'
+                // sums; the block's own keys are reached for the first time, so they start from zero (no memset).
+                func keysProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int,
+                                 into c: UnsafeMutablePointer<Float>) {
+                    MatrixMultiply.multiplyUnpacked(m: r0, n: hd, k: rows, a: a, aRowStride: 1, aDepthStride: ldp,
+                                                    b: b, ldb: ldb, c: c, ldc: ld, accumulate: true)
+                    MatrixMultiply.multiplyUnpacked(m: rows, n: hd, k: rows, a: a + r0, aRowStride: 1,
+                                                    aDepthStride: ldp, b: b, ldb: ldb, c: c + r0 * ld, ldc: ld,
+                                                    accumulate: false, triangle: .upperDepth)
+                }
+                keysProduct(p, dy + r0 * d, ldb: d, into: dv)
                 MatrixMultiply.multiplyUnpacked(m: rows, n: hd, k: keys, a: dp, aRowStride: ldp, aDepthStride: 1,
-                                                b: k, ldb: ld, c: dq + r0 * ld, ldc: ld, accumulate: false)
-                MatrixMultiply.multiplyUnpacked(m: keys, n: hd, k: rows, a: dp, aRowStride: 1, aDepthStride: ldp,
-                                                b: q + r0 * ld, ldb: ld, c: dk, ldc: ld, accumulate: true)
+                                                b: k, ldb: ld, c: dq + r0 * ld, ldc: ld, accumulate: false,
+                                                triangle: .lowerDepth(offset: r0))
+                keysProduct(dp, q + r0 * ld, ldb: ld, into: dk)
                 r0 += rows
             }
         }

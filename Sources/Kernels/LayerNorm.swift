@@ -53,24 +53,71 @@ public enum LayerNorm {
             let pw = scratch + block * 2 * c
             let pb = pw + c
             pw.initialize(repeating: 0, count: 2 * c)
-            for r in (block * chunk)..<min(rows, (block + 1) * chunk) {
-                let x = input + r * c, dout = dOutput + r * c, dx = dInput + r * c
-                let m = mean[r], rs = reciprocalStd[r]
+            // Per group of 8 rows: dnorm and dnorm * norm, written transposed ([i][row]), so that the two row sums
+            // — sequential over i, as a scalar loop would add them — run 8 rows at a time in SIMD lanes.
+            let terms = GemmScratch.current.workBuffer(count: 16 * c)
+            let dnormT = terms, productT = terms + 8 * c
+            let end = min(rows, (block + 1) * chunk)
+            var r0 = block * chunk
+            while r0 < end {
+                let group = min(8, end - r0)
+                for j in 0..<group {
+                    let r = r0 + j
+                    let x = input + r * c, dout = dOutput + r * c
+                    let m = mean[r], rs = reciprocalStd[r]
+                    let mv = SIMD8<Float>(repeating: m), rsv = SIMD8<Float>(repeating: rs)
+                    var i = 0
+                    while i + 8 <= c {
+                        let d = load8(dout + i)
+                        let norm = (load8(x + i) - mv) * rsv
+                        let dnorm = d * load8(weight + i)
+                        let product = dnorm * norm
+                        store8(load8(pb + i) + d, pb + i)
+                        store8(load8(pw + i) + d * norm, pw + i)
+                        for lane in 0..<8 {
+                            dnormT[(i + lane) * 8 + j] = dnorm[lane]
+                            productT[(i + lane) * 8 + j] = product[lane]
+                        }
+                        i += 8
+                    }
+                    while i < c {
+                        let norm = (x[i] - m) * rs
+                        let dnorm = dout[i] * weight[i]
+                        pb[i] += dout[i]
+                        pw[i] += dout[i] * norm
+                        dnormT[i * 8 + j] = dnorm
+                        productT[i * 8 + j] = dnorm * norm
+                        i += 1
+                    }
+                }
                 // dnorm = dout * weight; dx = rs * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
-                var sumD: Float = 0, sumDN: Float = 0
+                var sumD = SIMD8<Float>(), sumDN = SIMD8<Float>()
                 for i in 0..<c {
-                    let norm = (x[i] - m) * rs
-                    let dnorm = dout[i] * weight[i]
-                    sumD += dnorm
-                    sumDN += dnorm * norm
-                    pb[i] += dout[i]
-                    pw[i] += dout[i] * norm
+                    sumD += load8(dnormT + i * 8)
+                    sumDN += load8(productT + i * 8)
                 }
                 let meanD = sumD / Float(c), meanDN = sumDN / Float(c)
-                for i in 0..<c {
-                    let norm = (x[i] - m) * rs
-                    dx[i] += rs * (dout[i] * weight[i] - meanD - norm * meanDN)
+                for j in 0..<group {
+                    let r = r0 + j
+                    let x = input + r * c, dout = dOutput + r * c, dx = dInput + r * c
+                    let m = mean[r], rs = reciprocalStd[r]
+                    let md = meanD[j], mdn = meanDN[j]
+                    let mv = SIMD8<Float>(repeating: m), rsv = SIMD8<Float>(repeating: rs)
+                    let mdv = SIMD8<Float>(repeating: md), mdnv = SIMD8<Float>(repeating: mdn)
+                    var i = 0
+                    while i + 8 <= c {
+                        let norm = (load8(x + i) - mv) * rsv
+                        let update = rsv * (load8(dout + i) * load8(weight + i) - mdv - norm * mdnv)
+                        store8(load8(dx + i) + update, dx + i)
+                        i += 8
+                    }
+                    while i < c {
+                        let norm = (x[i] - m) * rs
+                        dx[i] += rs * (dout[i] * weight[i] - md - norm * mdn)
+                        i += 1
+                    }
                 }
+                r0 += group
             }
         }
         // Reduce the chunk partials in chunk order, parallel over columns.

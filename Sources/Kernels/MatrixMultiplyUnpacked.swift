@@ -1,4 +1,19 @@
 extension MatrixMultiply {
+    /// Known zeros of a causal (triangular) product that `multiplyUnpacked` may skip. Skipping a term that is an
+    /// exact zero product (`0 · x` with finite x) leaves a fused multiply-add chain unchanged, so the elements that
+    /// are computed have the same bits as with `.none`.
+    public enum Triangle: Sendable {
+        /// Every element is computed.
+        case none
+        /// Only C[i, j] with j <= offset + i is needed: tiles wholly above that diagonal are not computed (their
+        /// elements of C are left as they were).
+        case lowerColumns(offset: Int)
+        /// A[i, p] = 0 for p > offset + i: each row panel's chain stops after its last row's nonzero terms.
+        case lowerDepth(offset: Int)
+        /// A[i, p] = 0 for p < i: each row panel's chain starts at its first row's index.
+        case upperDepth
+    }
+
     /// C[m×n] (= or +=) A·B on the calling thread, reading A and B where they lie (no packing): for the many small
     /// products inside fused kernels (attention), where packing costs as much as the arithmetic.
     ///
@@ -13,7 +28,7 @@ extension MatrixMultiply {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, triangle: Triangle = .none
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0 && ldb >= n && ldc >= n, "MatrixMultiply.multiplyUnpacked: bad shape")
         if m == 0 || n == 0 { return }
@@ -39,8 +54,19 @@ extension MatrixMultiply {
             }
             var i = 0
             while i < m {
-                tile(k, a + i * aRowStride, aRowStride, aDepthStride, panel, panelStride, c + i * ldc + j, ldc,
-                     accumulate, rows: min(mr, m - i), columns: width, scratch: scratch)
+                let h = min(mr, m - i)
+                var p0 = 0, p1 = k
+                switch triangle {
+                case .none: break
+                case .lowerColumns(let offset): if j > offset + i + h - 1 { p1 = -1 }
+                case .lowerDepth(let offset): p1 = min(k, max(1, offset + i + h))
+                case .upperDepth: p0 = min(i, k - 1)
+                }
+                if p1 > p0 {
+                    tile(p1 - p0, a + i * aRowStride + p0 * aDepthStride, aRowStride, aDepthStride,
+                         panel + p0 * panelStride, panelStride, c + i * ldc + j, ldc, accumulate, rows: h,
+                         columns: width, scratch: scratch)
+                }
                 i += mr
             }
             j += nr

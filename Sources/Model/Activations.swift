@@ -4,7 +4,9 @@ import Kernels
 /// allocation and one int allocation when the model is made.
 struct Activations {
     struct Layer {
-        let ln1, ln1Mean, ln1Rstd, qkv, lse, atty, res2, ln2, ln2Mean, ln2Rstd, fc, fcGelu: UnsafeMutablePointer<Float>
+        let ln1, ln1Mean, ln1Rstd, qkv, lse, atty, res2, ln2, ln2Mean, ln2Rstd, fc: UnsafeMutablePointer<Float>
+        /// tanh inside GELU(fc), kept for the backward pass (GELU's output is recomputed from it into `fcGelu`).
+        let fcTanh: UnsafeMutablePointer<Float>
     }
 
     /// One prediction head: its final LayerNorm, logits, loss and (for multi-token heads j >= 1) the combination
@@ -23,6 +25,9 @@ struct Activations {
     let layers: [Layer]
     let heads: [Head]
     let embeddingScratch, layerNormScratch: UnsafeMutablePointer<Float>
+    /// GELU's output for the layer at hand (forward: before the MLP's second product; backward: recomputed for its
+    /// weight gradient), shared by the layers.
+    let fcGelu: UnsafeMutablePointer<Float>
     let dResidual, dLn, dQKV, dAtty, dFc, dEmbedding: UnsafeMutablePointer<Float>
     let dHidden: [UnsafeMutablePointer<Float>]
 
@@ -47,7 +52,7 @@ struct Activations {
             Layer(ln1: floats(n * d), ln1Mean: floats(n), ln1Rstd: floats(n), qkv: floats(n * 3 * d),
                   lse: floats(batch * config.heads * seq), atty: floats(n * d), res2: floats(n * d),
                   ln2: floats(n * d), ln2Mean: floats(n), ln2Rstd: floats(n), fc: floats(n * 4 * d),
-                  fcGelu: floats(n * 4 * d))
+                  fcTanh: floats(n * 4 * d))
         }
         heads = (0..<config.predictionDepth).map { j in
             let extra = j > 0
@@ -61,6 +66,7 @@ struct Activations {
         }
         embeddingScratch = floats(max(n * d, d * max(1, sliceWidth)))
         layerNormScratch = floats(LayerNorm.scratchCount(rows: n, columns: d))
+        fcGelu = floats(n * 4 * d)
         dResidual = floats(n * d)
         dLn = floats(n * d)
         dQKV = floats(n * 3 * d)

@@ -267,10 +267,10 @@ public final class GPT {
                           weight: p.ln2Weight, bias: p.ln2Bias, rows: n, columns: d, pool: pool)
         Linear.forward(la.fc, la.ln2, rows: n, inputs: d, outputs: 4 * d, weight: p.fcWeight, bias: p.fcBias,
                        pool: pool)
-        GELU.forward(output: la.fcGelu, input: la.fc, count: n * 4 * d, pool: pool)
+        GELU.forward(output: a.fcGelu, tanh: la.fcTanh, input: la.fc, count: n * 4 * d, pool: pool)
         let out = a.residual[l + 1]
         out.update(from: la.res2, count: n * d)
-        Linear.forward(out, la.fcGelu, rows: n, inputs: 4 * d, outputs: d, weight: p.fc2Weight, bias: p.fc2Bias,
+        Linear.forward(out, a.fcGelu, rows: n, inputs: 4 * d, outputs: d, weight: p.fc2Weight, bias: p.fc2Bias,
                        accumulate: true, pool: pool)
     }
 
@@ -368,9 +368,10 @@ public final class GPT {
         let g = LayerParameters(layout: layout, base: gradients, layer: l)
         let dResidual = a.dResidual
         // MLP: residual[l+1] = res2 + gelu(ln2 Wfc^T + bfc) Wfc2^T + bfc2
+        GELU.fromTanh(output: a.fcGelu, input: la.fc, tanh: la.fcTanh, count: n * 4 * d, pool: pool)
         Linear.backward(dX: a.dFc, accumulateInput: false, dW: g.fc2Weight, dB: g.fc2Bias, dY: dResidual,
-                        x: la.fcGelu, weight: p.fc2Weight, rows: n, inputs: 4 * d, outputs: d, pool: pool)
-        GELU.backward(dInput: a.dFc, input: la.fc, dOutput: a.dFc, count: n * 4 * d, pool: pool)
+                        x: a.fcGelu, weight: p.fc2Weight, rows: n, inputs: 4 * d, outputs: d, pool: pool)
+        GELU.backward(dInput: a.dFc, input: la.fc, tanh: la.fcTanh, dOutput: a.dFc, count: n * 4 * d, pool: pool)
         Linear.backward(dX: a.dLn, accumulateInput: false, dW: g.fcWeight, dB: g.fcBias, dY: a.dFc, x: la.ln2,
                         weight: p.fcWeight, rows: n, inputs: d, outputs: 4 * d, pool: pool)
         LayerNorm.backward(dInput: dResidual, dWeight: g.ln2Weight, dBias: g.ln2Bias, dOutput: a.dLn, input: la.res2,

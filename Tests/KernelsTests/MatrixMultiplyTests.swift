@@ -220,6 +220,44 @@ final class MatrixMultiplyTests: XCTestCase {
         }
     }
 
+    /// The causal shortcuts of `multiplyUnpacked` skip only exact zero terms (or tiles the caller does not read):
+    /// the elements they compute have the same bits as the full product.
+    func testTriangularShortcutsKeepTheBits() {
+        var values = Values(state: 77)
+        for (m, n, k, offset) in [(64, 32, 64, 0), (64, 48, 128, 64), (13, 17, 40, 27), (70, 16, 70, 0)] {
+            let b = (0..<(k * n)).map { _ in values.next() }
+            func run(_ a: [Float], rowStride: Int, depthStride: Int, m: Int, k: Int, n: Int,
+                     _ triangle: MatrixMultiply.Triangle, accumulate: Bool = false) -> [Float] {
+                var c = [Float](repeating: 0.25, count: m * n)
+                MatrixMultiply.multiplyUnpacked(m: m, n: n, k: k, a: a, aRowStride: rowStride, aDepthStride: depthStride,
+                                                b: b, ldb: n, c: &c, ldc: n, accumulate: accumulate, triangle: triangle)
+                return c
+            }
+            // Lower depth: A[i, p] = 0 for p > offset + i.
+            var a = (0..<(m * k)).map { _ in values.next() }
+            for i in 0..<m { for p in 0..<k where p > offset + i { a[i * k + p] = 0 } }
+            XCTAssertEqual(run(a, rowStride: k, depthStride: 1, m: m, k: k, n: n, .lowerDepth(offset: offset)).map(\.bitPattern),
+                           run(a, rowStride: k, depthStride: 1, m: m, k: k, n: n, .none).map(\.bitPattern), "lowerDepth")
+            // Upper depth (square): A[i, p] = 0 for p < i, read transposed as attention does; with and without C.
+            let s = min(m, k)
+            var u = (0..<(s * s)).map { _ in values.next() }
+            for i in 0..<s { for p in 0..<i { u[p * s + i] = 0 } }
+            for accumulate in [false, true] {
+                XCTAssertEqual(run(u, rowStride: 1, depthStride: s, m: s, k: s, n: n, .upperDepth, accumulate: accumulate).map(\.bitPattern),
+                               run(u, rowStride: 1, depthStride: s, m: s, k: s, n: n, .none, accumulate: accumulate).map(\.bitPattern),
+                               "upperDepth")
+            }
+            // Lower columns: only C[i, j] with j <= offset + i is compared.
+            let full = run(a, rowStride: k, depthStride: 1, m: m, k: k, n: n, .none)
+            let lower = run(a, rowStride: k, depthStride: 1, m: m, k: k, n: n, .lowerColumns(offset: offset))
+            for i in 0..<m {
+                for j in 0..<n where j <= offset + i {
+                    XCTAssertEqual(lower[i * n + j].bitPattern, full[i * n + j].bitPattern, "lowerColumns C[\(i),\(j)]")
+                }
+            }
+        }
+    }
+
     /// Repeated calls give the same bits (no state leaks between calls through the scratch buffers).
     func testRepeatable() {
         let pool = WorkerPool(threads: 2)
