@@ -26,60 +26,62 @@ public enum GELU {
         return left + half * x * sech2 * du
     }
 
-    /// Runs `body(i, width)` over `count` floats in fixed chunks on the pool: width 8 for full SIMD steps, then 1
-    /// for the tail (the tail goes through lane 0 of the same SIMD formula, so every element gets the same
-    /// operations).
-    @inline(__always)
-    static func chunked(_ count: Int, _ pool: WorkerPool?, _ body: (Int, Int) -> Void) {
-        let chunk = 8192
-        parallel(pool, fixedChunks(count, size: chunk)) { block in
-            var i = block * chunk
-            let end = min(count, (block + 1) * chunk)
-            while i + 8 <= end {
-                body(i, 8)
-                i += 8
-            }
-            while i < end {
-                body(i, 1)
-                i += 1
-            }
-        }
-    }
-
-    @inline(__always)
-    static func read(_ p: UnsafePointer<Float>, _ i: Int, _ width: Int) -> SIMD8<Float> {
-        width == 8 ? load8(p + i) : SIMD8(repeating: p[i])
-    }
-
-    @inline(__always)
-    static func write(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ width: Int) {
-        if width == 8 { store8(v, p + i) } else { p[i] = v[0] }
-    }
+    static let chunk = 8192
 
     /// `output[i] = gelu(input[i])` for `count` floats.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                pool: WorkerPool?) {
-        chunked(count, pool) { i, w in
-            let x = read(input, i, w)
-            write(output8(x, tanh: tanh8(x)), output, i, w)
+        parallel(pool, fixedChunks(count, size: chunk)) { block in
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                let x = load8(input + i)
+                store8(output8(x, tanh: tanh8(x)), output + i)
+                i += 8
+            }
+            while i < end {  // (lane 0 of the same formula, so every element gets the same operations)
+                let x = SIMD8(repeating: input[i])
+                output[i] = output8(x, tanh: tanh8(x))[0]
+                i += 1
+            }
         }
     }
 
     /// `output[i] = gelu(input[i])`, keeping `tanh[i]` = t(input[i]) for `fromTanh` and `backward`.
     public static func forward(output: UnsafeMutablePointer<Float>, tanh: UnsafeMutablePointer<Float>,
                                input: UnsafePointer<Float>, count: Int, pool: WorkerPool?) {
-        chunked(count, pool) { i, w in
-            let x = read(input, i, w), t = tanh8(x)
-            write(t, tanh, i, w)
-            write(output8(x, tanh: t), output, i, w)
+        parallel(pool, fixedChunks(count, size: chunk)) { block in
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                let x = load8(input + i), t = tanh8(x)
+                store8(t, tanh + i)
+                store8(output8(x, tanh: t), output + i)
+                i += 8
+            }
+            while i < end {
+                let x = SIMD8(repeating: input[i]), t = tanh8(x)
+                tanh[i] = t[0]
+                output[i] = output8(x, tanh: t)[0]
+                i += 1
+            }
         }
     }
 
     /// `output[i] = gelu(input[i])` again from the kept `tanh` (the same bits as `forward`).
     public static func fromTanh(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                                 tanh: UnsafePointer<Float>, count: Int, pool: WorkerPool?) {
-        chunked(count, pool) { i, w in
-            write(output8(read(input, i, w), tanh: read(tanh, i, w)), output, i, w)
+        parallel(pool, fixedChunks(count, size: chunk)) { block in
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                store8(output8(load8(input + i), tanh: load8(tanh + i)), output + i)
+                i += 8
+            }
+            while i < end {
+                output[i] = output8(SIMD8(repeating: input[i]), tanh: SIMD8(repeating: tanh[i]))[0]
+                i += 1
+            }
         }
     }
 
@@ -88,9 +90,18 @@ public enum GELU {
     public static func backward(dInput: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                                 tanh: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, count: Int,
                                 pool: WorkerPool?) {
-        chunked(count, pool) { i, w in
-            let x = read(input, i, w)
-            write(derivative8(x, tanh: read(tanh, i, w)) * read(dOutput, i, w), dInput, i, w)
+        parallel(pool, fixedChunks(count, size: chunk)) { block in
+            var i = block * chunk
+            let end = min(count, (block + 1) * chunk)
+            while i + 8 <= end {
+                store8(derivative8(load8(input + i), tanh: load8(tanh + i)) * load8(dOutput + i), dInput + i)
+                i += 8
+            }
+            while i < end {
+                let d = derivative8(SIMD8(repeating: input[i]), tanh: SIMD8(repeating: tanh[i]))
+                dInput[i] = d[0] * dOutput[i]
+                i += 1
+            }
         }
     }
 }

@@ -6,16 +6,17 @@ import Glibc
 ///
 /// Design (GotoBLAS/BLIS style):
 /// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
-///   16-column micro-panels, slice by slice. Row-major A is read in place (each of a tile's 6 rows a contiguous
-///   stream); a transposed A is packed into 6-row micro-panels, per block of rows and slice (a block of up to
-///   `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1).
+///   16-column micro-panels, slice by slice. op(A) is packed into 6-row micro-panels, per block of rows and slice
+///   (a block of up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1) — except a
+///   row-major A multiplied by a narrow op(B) (at most `inPlaceAPanels` panels), which the kernel reads in place
+///   (each of a tile's 6 rows a contiguous stream): there packing cost about as much as the products.
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel through a small tile buffer (zero-padded B panels; repeated last row of A).
 ///   So every element of C is one chain of fused multiply-adds in increasing p (a float stored between slices is
 ///   reloaded exactly), which `multiplyUnpacked` reproduces bit for bit.
 /// - Steps of as many k slices as keep the packed op(B) within 2 MiB (`slabBudget`; at least one slice): per step,
-///   one pool call packs op(B) for the step (and a transposed op(A), shared, when the plan splits columns), a second runs the
+///   one pool call packs op(B) for the step (and op(A), shared, when the plan splits columns), a second runs the
 ///   tasks — row blocks (× column groups when m is small) — each sweeping the step's slices over its block of C,
 ///   which stays in L2. Without a pool the same steps run inline (one slice per step when m < k).
 /// - Threads split only the output, so every element of C is produced by one thread with the same sequence of
@@ -30,6 +31,9 @@ public enum MatrixMultiply {
     static let nr = 16
     /// Depth of one k slice. Part of the numerical definition of the result (the order of the sums): a constant.
     static let kc = 256
+    /// Row-major A is read in place when op(B) has at most this many 16-column panels (measured: in place is
+    /// faster for a narrow model's products, packing slightly faster from 24 panels up).
+    static let inPlaceAPanels = 8
     /// Rows of op(A) packed per task at most (the packed block, mcMax×kc floats, stays in L2).
     static let mcMax = 192
     /// Columns of op(B) packed per outer step at most.
@@ -81,7 +85,10 @@ public enum MatrixMultiply {
             let step = parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
             let packedB = scratch.bBuffer(count: min(k, step * kc) * slabWidth)
             // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
-            let sharedA = o.transposeA && parallel != nil && plan.panelGroups > 1
+            // Row-major A is read in place when few column panels reuse it (packing would cost about as much as
+            // the products); otherwise packed, like a transposed A, into contiguous 6-row panels.
+            let packsA = transposeA || panels > inPlaceAPanels
+            let sharedA = packsA && parallel != nil && plan.panelGroups > 1
                 ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
             let per = (panels + chunks - 1) / chunks
@@ -109,7 +116,7 @@ public enum MatrixMultiply {
                 // Each task sweeps the step's slices over its block of C (which stays in L2).
                 let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
-                    macroKernel(o, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k,
+                    macroKernel(o, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k, packsA: packsA,
                                 jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth,
                                 sharedA: sharedA.map { UnsafePointer($0) }, aHeight: aHeight, accumulate: accumulate)
                 }
@@ -238,15 +245,34 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Packs op(A)[rows, pc..<pc+kb] = Aᵀ (A stored k×m) into 6-row micro-panels at `dst`: panel `q` at
+    /// Packs op(A)[rows, pc..<pc+kb] into 6-row micro-panels at `dst`: panel `q` at
     /// `dst + q*6*kb` holds for each p the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last
-    /// row). (Row-major A is not packed: the kernel reads it in place.)
+    /// row).
     static func packA(_ o: Operands, rows: Range<Int>, pc: Int, kb: Int, into dst: UnsafeMutablePointer<Float>) {
-        precondition(o.transposeA)
         var i = rows.lowerBound
         var d = dst
         while i < rows.upperBound {
             let height = min(mr, rows.upperBound - i)
+            if !o.transposeA {
+                // op(A)[i, p] = A[i*lda + p]
+                let s0 = o.a + i * o.lda + pc
+                if height == mr {
+                    let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
+                    for p in 0..<kb {
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
+                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
+                        d += mr
+                    }
+                } else {
+                    for p in 0..<kb {
+                        for r in 0..<height { d[r] = s0[r * o.lda + p] }
+                        for r in height..<mr { d[r] = 0 }
+                        d += mr
+                    }
+                }
+                i += mr
+                continue
+            }
             // op(A)[i, p] = A[p*lda + i]
             var s = o.a + pc * o.lda + i
             if i + 8 <= rows.upperBound {
@@ -281,17 +307,17 @@ public enum MatrixMultiply {
     /// here (or found in `sharedA`, laid out the same way with aHeight) — then runs the register tile over its
     /// column panels (column panel outer, row panel inner: the 16-wide B panel stays in L1, the rows of A in L2).
     static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
-                            k: Int, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
+                            k: Int, packsA: Bool, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
                             sharedA shared: UnsafePointer<Float>?, aHeight: Int, accumulate: Bool) {
         let scratch = GemmScratch.current
         let rowPanels = (rows.count + mr - 1) / mr
-        let ownA = o.transposeA && shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
+        let ownA = packsA && shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
         for slice in slices {
             let pc = slice * kc, kb = min(kc, k - pc)
             let load = pc > 0 || accumulate
             // op(A)[i, p] at a[(i - rows.lowerBound) * rowStride + p * depthStride], row panels aStep apart.
             let a: UnsafePointer<Float>, rowStride: Int, depthStride: Int, aStep: Int
-            if !o.transposeA {
+            if !packsA {
                 // Row-major A is read where it lies: each row of the panel is a contiguous stream (packing it cost
                 // as much as the arithmetic when k or n is small, as in a narrow model's layers).
                 (a, rowStride, depthStride) = (o.a + rows.lowerBound * o.lda + pc, o.lda, 1)
