@@ -51,6 +51,53 @@ public enum MatrixMultiply {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool, pool: WorkerPool?
     ) {
+        multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                 prepacked: nil, c: c, ldc: ldc, accumulate: accumulate, pool: pool)
+    }
+
+    /// Floats that `pack` writes for a k×n op(B).
+    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + nr - 1) / nr * nr) }
+
+    /// Packs op(B) (k×n) once, in the layout `multiply(prepackedB:)` reads, for many products with the same B (the
+    /// weights, during sampling): those products then skip packing, which for a few rows cost as much as the
+    /// arithmetic. Layout: column blocks of `ncMax` in order, in each the k slices in order, in each the 16-column
+    /// panels (`packedCount` floats in all).
+    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                            into destination: UnsafeMutablePointer<Float>) {
+        let o = Operands(a: b, lda: 0, transposeA: false, b: b, ldb: ldb, transposeB: transposeB,
+                         c: destination, ldc: 0)
+        var jc = 0
+        while jc < n {
+            let nb = min(ncMax, n - jc), panels = (nb + nr - 1) / nr
+            var pc = 0
+            while pc < k {
+                let kb = min(kc, k - pc)
+                packB(o, pc: pc, kb: kb, jc: jc, nb: nb, panels: 0..<panels, into: destination + jc * k + pc * panels * nr)
+                pc += kc
+            }
+            jc += nb
+        }
+    }
+
+    /// `multiply` with op(B) given packed by `pack` (same bits).
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        prepackedB: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, pool: WorkerPool?
+    ) {
+        multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: prepackedB, ldb: n, transposeB: false,
+                 prepacked: prepackedB, c: c, ldc: ldc, accumulate: accumulate, pool: pool)
+    }
+
+    static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, prepacked: UnsafePointer<Float>?,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, pool: WorkerPool?
+    ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "MatrixMultiply: negative dimension")
         if m == 0 || n == 0 { return }
         precondition(ldc >= n, "MatrixMultiply: ldc < n")
@@ -82,8 +129,10 @@ public enum MatrixMultiply {
             // k slices per step: their packed op(B) (and op(A), when shared) stays within the slab budget, so it is
             // consumed from cache rather than written out to memory and read back. One thread with C smaller than
             // op(B) (m < k): one slice per step, so the freshly packed slice is still in L2 for every row block.
-            let step = parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
-            let packedB = scratch.bBuffer(count: min(k, step * kc) * slabWidth)
+            let step = prepacked != nil ? slices
+                : parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
+            let packedB = prepacked.map { UnsafeMutablePointer(mutating: $0 + jc * k) }
+                ?? scratch.bBuffer(count: min(k, step * kc) * slabWidth)
             // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
             // Row-major A is read in place when few column panels reuse it (packing would cost about as much as
             // the products); otherwise packed, like a transposed A, into contiguous 6-row panels.
@@ -96,7 +145,7 @@ public enum MatrixMultiply {
             while first < slices {
                 let stepSlices = first..<min(slices, first + step)
                 let pcBase = first * kc
-                let bTasks = stepSlices.count * chunks
+                let bTasks = prepacked != nil ? 0 : stepSlices.count * chunks
                 let pack = { (t: Int) in
                     if t < bTasks {
                         let pc = pcBase + (t / chunks) * kc, kb = min(kc, k - pc)

@@ -15,9 +15,9 @@ public final class Generator {
     private let keys: [UnsafeMutablePointer<Float>]    // per layer: [batch, maxLength, d]
     private let values: [UnsafeMutablePointer<Float>]
     private let x, ln, qkv, att, fc, fcGelu, logits, scratch: UnsafeMutablePointer<Float>
-    /// The blocks' four weight matrices and the head's, transposed to `[in, out]` at the start of every call (the
-    /// model may have trained since the last one): each token step then multiplies without transposing them.
-    private let weightsT: UnsafeMutablePointer<Float>
+    /// The blocks' four weight matrices and the head's, packed for the matrix multiply at the start of every call
+    /// (the model may have trained since the last one): each token step then multiplies without packing them.
+    private let packedWeights: UnsafeMutablePointer<Float>
     private let mean, rstd: UnsafeMutablePointer<Float>
     private var history: [Int32]   // [batch, maxLength]
     private var ids: [Int32]
@@ -30,7 +30,7 @@ public final class Generator {
         let cache = batch * maxLength * d
         let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
                      batch * c.classes, batch * c.heads * maxLength, batch, batch,
-                     c.layers * Generator.layerWeights(d) + d * c.classes]
+                     c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes)]
         let total = sizes.reduce(0, +)
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         base.initialize(repeating: 0, count: total)
@@ -42,40 +42,46 @@ public final class Generator {
         x = take(batch * d); ln = take(batch * d); qkv = take(batch * 3 * d); att = take(batch * d)
         fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); logits = take(batch * c.classes)
         scratch = take(batch * c.heads * maxLength); mean = take(batch); rstd = take(batch)
-        weightsT = take(c.layers * Generator.layerWeights(d) + d * c.classes)
+        packedWeights = take(c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes))
         history = [Int32](repeating: 0, count: batch * maxLength)
         ids = [Int32](repeating: 0, count: batch)
     }
 
     deinit { floats.deallocate() }
 
-    /// Floats of one block's transposed weights: c_attn (3d x d), c_proj (d x d), c_fc (4d x d), mlp c_proj (d x 4d).
-    static func layerWeights(_ d: Int) -> Int { 12 * d * d }
-
-    /// One block's transposed weights, in `weightsT`: (c_attn, c_proj, c_fc, mlp c_proj).
-    private func transposedWeights(layer l: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                                     UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
-        let d = model.config.width, base = weightsT + l * Generator.layerWeights(d)
-        return (base, base + 3 * d * d, base + 4 * d * d, base + 8 * d * d)
+    /// Floats of one block's packed weights: c_attn (3d x d), c_proj (d x d), c_fc (4d x d), mlp c_proj (d x 4d).
+    static func layerWeights(_ d: Int) -> Int {
+        Linear.packedCount(inputs: d, outputs: 3 * d) + Linear.packedCount(inputs: d, outputs: d)
+            + Linear.packedCount(inputs: d, outputs: 4 * d) + Linear.packedCount(inputs: 4 * d, outputs: d)
     }
 
-    private var headWeightT: UnsafeMutablePointer<Float> {
-        weightsT + model.config.layers * Generator.layerWeights(model.config.width)
+    /// One block's packed weights, in `packedWeights`: (c_attn, c_proj, c_fc, mlp c_proj).
+    private func packedWeights(layer l: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        let d = model.config.width
+        let attn = packedWeights + l * Generator.layerWeights(d)
+        let proj = attn + Linear.packedCount(inputs: d, outputs: 3 * d)
+        let fc = proj + Linear.packedCount(inputs: d, outputs: d)
+        return (attn, proj, fc, fc + Linear.packedCount(inputs: d, outputs: 4 * d))
     }
 
-    /// Copies the model's current weights, transposed, into `weightsT`.
-    private func transposeWeights() {
+    private var packedHead: UnsafeMutablePointer<Float> {
+        packedWeights + model.config.layers * Generator.layerWeights(model.config.width)
+    }
+
+    /// Packs the model's current weights into `packedWeights`.
+    private func packWeights() {
         let c = model.config, d = c.width
         for l in 0..<c.layers {
             let w = LayerParameters(layout: model.layout, base: model.parameters, layer: l)
-            let (attn, proj, fc, fc2) = transposedWeights(layer: l)
-            Linear.transpose(w.attnWeight, inputs: d, outputs: 3 * d, into: attn)
-            Linear.transpose(w.projWeight, inputs: d, outputs: d, into: proj)
-            Linear.transpose(w.fcWeight, inputs: d, outputs: 4 * d, into: fc)
-            Linear.transpose(w.fc2Weight, inputs: 4 * d, outputs: d, into: fc2)
+            let (attn, proj, fc, fc2) = packedWeights(layer: l)
+            Linear.pack(w.attnWeight, inputs: d, outputs: 3 * d, into: attn)
+            Linear.pack(w.projWeight, inputs: d, outputs: d, into: proj)
+            Linear.pack(w.fcWeight, inputs: d, outputs: 4 * d, into: fc)
+            Linear.pack(w.fc2Weight, inputs: 4 * d, outputs: d, into: fc2)
         }
-        Linear.transpose(model.parameters + model.layout["lm_head.weight"]!.offset, inputs: d, outputs: c.classes,
-                         into: headWeightT)
+        Linear.pack(model.parameters + model.layout["lm_head.weight"]!.offset, inputs: d, outputs: c.classes,
+                    into: packedHead)
     }
 
     /// Samples up to `batch` sequences (one per prompt, all prompts the same length), each until `isEnd` says
@@ -90,7 +96,7 @@ public final class Generator {
         let length = min(limit ?? maxLength, maxLength)
         let promptLength = prompts[0].count
         var out = [(tokens: [Int32], ended: Bool)](repeating: ([], false), count: rows)
-        transposeWeights()
+        packWeights()
         for r in 0..<rows { for (t, token) in prompts[r].enumerated() { history[r * maxLength + t] = token } }
         var position = 0
         while position < length {
@@ -155,8 +161,8 @@ public final class Generator {
         for l in 0..<c.layers {
             let w = LayerParameters(layout: layout, base: p, layer: l)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
-            let (attnT, projT, fcT, fc2T) = transposedWeights(layer: l)
-            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, transposedWeight: attnT, bias: w.attnBias, pool: pool)
+            let (attnP, projP, fcP, fc2P) = packedWeights(layer: l)
+            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: pool)
             if c.positions == .rotary {
                 Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
             }
@@ -167,14 +173,14 @@ public final class Generator {
             }
             Attention.decode(output: att, qkv: qkv, keys: kCache, values: vCache, rows: rows, length: t + 1,
                              capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: pool)
-            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, transposedWeight: projT, bias: w.projBias, accumulate: true, pool: pool)
+            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: pool)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
-            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, transposedWeight: fcT, bias: w.fcBias, pool: pool)
+            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: pool)
             GELU.forward(output: fcGelu, input: fc, count: rows * 4 * d, pool: nil)
-            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, transposedWeight: fc2T, bias: w.fc2Bias, accumulate: true, pool: pool)
+            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: pool)
         }
         LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: nil)
-        Linear.forward(logits, ln, rows: rows, inputs: d, outputs: c.classes, transposedWeight: headWeightT, bias: nil, pool: pool)
+        Linear.forward(logits, ln, rows: rows, inputs: d, outputs: c.classes, packedWeight: packedHead, bias: nil, pool: pool)
     }
 
     /// Runs one row of `tokens` through the cached decoder and returns the logits after every position
@@ -182,7 +188,7 @@ public final class Generator {
     public func cachedLogits(_ tokens: [Int32]) -> [Float] {
         let classes = model.config.classes
         var out: [Float] = []
-        transposeWeights()
+        packWeights()
         for (t, token) in tokens.enumerated() {
             history[t] = token
             step(position: t, rows: 1)

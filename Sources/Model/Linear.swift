@@ -11,23 +11,23 @@ enum Linear {
         if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
     }
 
-    /// The same product with the weight given transposed, `[in, out]`: for many small products with one weight
-    /// (sampling), where transposing it inside every call would cost as much as the product. Same numbers.
+    /// The same product with the weight packed by `pack`: for many small products with one weight (sampling),
+    /// where packing it inside every call would cost as much as the product. Same numbers.
     static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, inputs: Int,
-                        outputs: Int, transposedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        outputs: Int, packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         accumulate: Bool = false, pool: WorkerPool?) {
         MatrixMultiply.multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, transposeA: false,
-                                b: transposedWeight, ldb: outputs, transposeB: false, c: y, ldc: outputs,
-                                accumulate: accumulate, pool: pool)
+                                prepackedB: packedWeight, c: y, ldc: outputs, accumulate: accumulate, pool: pool)
         if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
     }
 
-    /// Writes `weight` (`[out, in]`) transposed to `destination` (`[in, out]`).
-    static func transpose(_ weight: UnsafePointer<Float>, inputs: Int, outputs: Int,
-                          into destination: UnsafeMutablePointer<Float>) {
-        for o in 0..<outputs {
-            for i in 0..<inputs { destination[i * outputs + o] = weight[o * inputs + i] }
-        }
+    /// Floats of a packed `[out, in]` weight.
+    static func packedCount(inputs: Int, outputs: Int) -> Int { MatrixMultiply.packedCount(k: inputs, n: outputs) }
+
+    /// Packs `weight` (`[out, in]`) as the B operand of `forward(packedWeight:)`.
+    static func pack(_ weight: UnsafePointer<Float>, inputs: Int, outputs: Int,
+                     into destination: UnsafeMutablePointer<Float>) {
+        MatrixMultiply.pack(k: inputs, n: outputs, b: weight, ldb: inputs, transposeB: true, into: destination)
     }
 
     /// `dX (+)= dY W`, `dW += dY^T X`, `dB += column sums of dY`.

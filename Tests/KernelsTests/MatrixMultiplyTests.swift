@@ -179,7 +179,7 @@ final class MatrixMultiplyTests: XCTestCase {
     func testBothProductsAreOneFusedMultiplyAddChainPerElement() {
         let pool = WorkerPool(threads: 2)
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (6, 16, 32), (7, 17, 5), (64, 48, 33), (13, 40, 300), (70, 16, 64),
-                                         (200, 33, 100)]
+                                         (200, 33, 100), (64, 384, 130), (3, 4200, 5)]
         for (m, n, k) in shapes {
             for layout in MatrixMultiplyTests.layouts {
                 let problem = Problem(m: m, n: n, k: k, layout, padA: 2, padB: 3, padC: 1, seed: 11)
@@ -199,6 +199,19 @@ final class MatrixMultiplyTests: XCTestCase {
                     let label = "\(m)x\(n)x\(k) \(layout) acc=\(accumulate)"
                     func same(_ got: [Float]) -> Bool { got.elementsEqual(chain) { $0.bitPattern == $1.bitPattern } }
                     XCTAssert(same(problem.run(accumulate: accumulate, pool: pool)), "multiply \(label)")
+                    // op(B) packed once, then multiplied (as sampling does with the weights).
+                    var packed = [Float](repeating: .nan, count: MatrixMultiply.packedCount(k: k, n: n))
+                    var prepacked = problem.c0
+                    problem.b.withUnsafeBufferPointer { b in
+                        MatrixMultiply.pack(k: k, n: n, b: b.baseAddress!, ldb: problem.ldb,
+                                            transposeB: problem.transposeB, into: &packed)
+                    }
+                    problem.a.withUnsafeBufferPointer { a in
+                        MatrixMultiply.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: problem.lda,
+                                                transposeA: problem.transposeA, prepackedB: packed, c: &prepacked,
+                                                ldc: problem.ldc, accumulate: accumulate, pool: pool)
+                    }
+                    XCTAssert(same(prepacked), "multiply(prepackedB:) \(label)")
                     if !problem.transposeB {
                         var c = problem.c0
                         problem.a.withUnsafeBufferPointer { a in
