@@ -160,7 +160,7 @@ public final class Generator {
         }
         for l in 0..<c.layers {
             let w = LayerParameters(layout: layout, base: p, layer: l)
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: pool)
             let (attnP, projP, fcP, fc2P) = packedWeights(layer: l)
             Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: pool)
             if c.positions == .rotary {
@@ -174,12 +174,12 @@ public final class Generator {
             Attention.decode(output: att, qkv: qkv, keys: kCache, values: vCache, rows: rows, length: t + 1,
                              capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: pool)
             Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: pool)
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: pool)
             Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: pool)
-            GELU.forward(output: fcGelu, input: fc, count: rows * 4 * d, pool: nil)
+            GELU.forward(output: fcGelu, input: fc, count: rows * 4 * d, pool: pool)
             Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: pool)
         }
-        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: nil)
+        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: pool)
         Linear.forward(logits, ln, rows: rows, inputs: d, outputs: c.classes, packedWeight: packedHead, bias: nil, pool: pool)
     }
 
