@@ -20,6 +20,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from torch_reference import GPT, CausalSelfAttention, Config, init_gpt2, make_optimizer  # noqa: E402
@@ -47,6 +48,9 @@ def main(argv=None) -> int:
                     help="sdpa: F.scaled_dot_product_attention (as nanoGPT does, default); manual: softmax(QK^T)V "
                          "written out with a materialised T x T matrix (the fixtures' reference path)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--generate", action="store_true",
+                    help="time KV-cached sampling instead (token input, learned positions): --batch sequences of "
+                         "--seq tokens from token 0, --steps times; as `cfg-run bench --generate`")
     ap.add_argument("--json", action="store_true", help='print {"tokens_per_s": ..., "ms_per_step": ...}')
     a = ap.parse_args(argv)
 
@@ -61,6 +65,8 @@ def main(argv=None) -> int:
     )
     model = GPT(cfg)
     init_gpt2(model)
+    if a.generate:
+        return bench_generate(model, cfg, a)
     opt = make_optimizer(model)
     params = [p for _, p in model.canonical_parameters()]
     n_params = sum(p.numel() for p in params)
@@ -96,6 +102,56 @@ def main(argv=None) -> int:
               f"B={a.batch} T={a.seq} input={a.input} n={cfg.n} positions={a.positions} attention={a.attention}; "
               f"{n_params} params")
         print(f"{tps:.0f} tokens/s, {ms:.1f} ms/step (median of {a.steps} steps; last loss {loss:.4f})")
+    return 0
+
+
+@torch.no_grad()
+def sample_cached(model: GPT, cfg: Config, batch: int, length: int, gen: torch.Generator) -> torch.Tensor:
+    """KV-cached sampling as a notebook would write it: preallocated per-layer key/value caches [B, H, length, hd],
+    one position per step through every block (SDPA over the cached prefix), multinomial draw at temperature 1.
+    `length` forward steps from token 0 (the last step's logits unused), `length - 1` tokens drawn per sequence."""
+    L, H, D = cfg.layers, cfg.heads, cfg.d_model
+    hd = D // H
+    keys = [torch.zeros(batch, H, length, hd) for _ in range(L)]
+    values = [torch.zeros(batch, H, length, hd) for _ in range(L)]
+    token = torch.zeros(batch, 1, dtype=torch.long)
+    out = []
+    for t in range(length):
+        x = model.embed(token) + model.wpe[t : t + 1]
+        for l, block in enumerate(model.h):
+            q, k, v = block.attn.c_attn(block.ln_1(x)).split(D, dim=2)
+            keys[l][:, :, t] = k[:, 0].view(batch, H, hd)
+            values[l][:, :, t] = v[:, 0].view(batch, H, hd)
+            q = q.view(batch, 1, H, hd).transpose(1, 2)
+            y = F.scaled_dot_product_attention(q, keys[l][:, :, : t + 1], values[l][:, :, : t + 1])
+            x = x + block.attn.c_proj(y.transpose(1, 2).reshape(batch, 1, D))
+            x = x + block.mlp(block.ln_2(x))
+        if t == length - 1:
+            break
+        logits = model.lm_head(model.ln_f(x))[:, -1]
+        token = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=gen)
+        out.append(token)
+    return torch.cat(out, dim=1)
+
+
+def bench_generate(model: GPT, cfg: Config, a) -> int:
+    assert cfg.input == "token" and cfg.positions == "learned", "--generate times token input, learned positions"
+    gen = torch.Generator().manual_seed(a.seed)
+    model.eval()
+    for _ in range(a.warmup):
+        sample_cached(model, cfg, a.batch, a.seq, gen)
+    times = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        sample_cached(model, cfg, a.batch, a.seq, gen)
+        times.append(time.perf_counter() - t0)
+    dt = sorted(times)[len(times) // 2]
+    tps = a.batch * (a.seq - 1) / dt
+    if a.json:
+        print(json.dumps({"tokens_per_s": round(tps, 1), "ms_per_step": round(1000 * dt, 3)}))
+    else:
+        print(f"torch {torch.__version__}, {a.threads} threads; KV-cached sampling, {a.batch} sequences of {a.seq} "
+              f"tokens: {tps:.0f} tokens/s ({1000 * dt:.1f} ms per call, median of {a.steps})")
     return 0
 
 
