@@ -8,8 +8,8 @@ import Glibc
 /// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
 ///   16-column micro-panels, slice by slice. op(A) is packed into 6-row micro-panels, per block of rows and slice
 ///   (a block of up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1) — except a
-///   row-major A multiplied by a narrow op(B) (at most `inPlaceAPanels` panels), which the kernel reads in place
-///   (each of a tile's 6 rows a contiguous stream): there packing cost about as much as the products.
+///   row-major A that is not both shallow (one k slice) and multiplied by a wide op(B): the kernel reads that in
+///   place (each of a tile's 6 rows a contiguous stream); see `inPlaceAPanels`.
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel through a small tile buffer (zero-padded B panels; repeated last row of A).
@@ -31,8 +31,10 @@ public enum MatrixMultiply {
     static let nr = 16
     /// Depth of one k slice. Part of the numerical definition of the result (the order of the sums): a constant.
     static let kc = 256
-    /// Row-major A is read in place when op(B) has at most this many 16-column panels (measured: in place is
-    /// faster for a narrow model's products, packing slightly faster from 24 panels up).
+    /// Row-major A is packed only for a wide op(B) (more than this many 16-column panels) of one k slice; otherwise
+    /// read in place. Measured on the training shapes (bench --gemm, 1 thread, alternating builds): in place is
+    /// faster for narrow products (packing cost about as much as the arithmetic) and for k > 256; packing was
+    /// faster on 4096×384×128.
     static let inPlaceAPanels = 8
     /// Rows of op(A) packed per task at most (the packed block, mcMax×kc floats, stays in L2).
     static let mcMax = 192
@@ -136,7 +138,7 @@ public enum MatrixMultiply {
             // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
             // Row-major A is read in place when few column panels reuse it (packing would cost about as much as
             // the products); otherwise packed, like a transposed A, into contiguous 6-row panels.
-            let packsA = transposeA || panels > inPlaceAPanels
+            let packsA = transposeA || (panels > inPlaceAPanels && k <= kc)
             let sharedA = packsA && parallel != nil && plan.panelGroups > 1
                 ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
