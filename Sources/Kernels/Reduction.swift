@@ -8,14 +8,19 @@ public enum ColumnSum {
             let start = block * chunk, end = min(columns, start + chunk)
             let width = end - start
             if width == chunk {
-                var acc = [SIMD8<Float>](repeating: SIMD8<Float>(), count: chunk / 8)
-                acc.withUnsafeMutableBufferPointer { acc in
-                    for r in 0..<rows {
-                        let row = input + r * columns + start
-                        for k in 0..<(chunk / 8) { acc[k] += load8(row + 8 * k) }
-                    }
-                    for k in 0..<(chunk / 8) { store8(load8(output + start + 8 * k) + acc[k], output + start + 8 * k) }
+                // Eight accumulators in registers (an array here was allocated per call and kept in memory).
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+                for r in 0..<rows {
+                    let row = input + r * columns + start
+                    a0 += load8(row); a1 += load8(row + 8); a2 += load8(row + 16); a3 += load8(row + 24)
+                    a4 += load8(row + 32); a5 += load8(row + 40); a6 += load8(row + 48); a7 += load8(row + 56)
                 }
+                let o = output + start
+                store8(load8(o) + a0, o); store8(load8(o + 8) + a1, o + 8)
+                store8(load8(o + 16) + a2, o + 16); store8(load8(o + 24) + a3, o + 24)
+                store8(load8(o + 32) + a4, o + 32); store8(load8(o + 40) + a5, o + 40)
+                store8(load8(o + 48) + a6, o + 48); store8(load8(o + 56) + a7, o + 56)
             } else {
                 for j in start..<end {
                     var sum: Float = 0
