@@ -29,7 +29,8 @@ public enum MatrixMultiply {
     static let mr = 6
     /// Columns of the register tile (two `SIMD8<Float>`).
     static let nr = 16
-    /// Depth of one k slice. Part of the numerical definition of the result (the order of the sums): a constant.
+    /// Depth of one k slice (an A and a B micro-panel of one slice fit L1). Not part of the numerical definition:
+    /// C is stored and reloaded between slices exactly, so each element stays one chain over all of k.
     static let kc = 256
     /// Row-major A is packed only for a wide op(B) (more than this many 16-column panels) of one k slice; otherwise
     /// read in place. Measured on the training shapes (bench --gemm, 1 thread, alternating builds): in place is
@@ -136,8 +137,8 @@ public enum MatrixMultiply {
             let packedB = prepacked.map { UnsafeMutablePointer(mutating: $0 + jc * k) }
                 ?? scratch.bBuffer(count: min(k, step * kc) * slabWidth)
             // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
-            // Row-major A is read in place when few column panels reuse it (packing would cost about as much as
-            // the products); otherwise packed, like a transposed A, into contiguous 6-row panels.
+            // A transposed A is always packed; a row-major A only for a one-slice product with a wide op(B) (see
+            // `inPlaceAPanels`), else read in place.
             let packsA = transposeA || (panels > inPlaceAPanels && k <= kc)
             let sharedA = packsA && parallel != nil && plan.panelGroups > 1
                 ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
@@ -354,7 +355,7 @@ public enum MatrixMultiply {
     }
 
     /// One task: for each k slice of `slices` in order (packed op(B) of the slice at pc at
-    /// packedB + (pc - pcBase)·slabWidth), finds its rows of op(A) — read in place when A is row-major, else packed
+    /// packedB + (pc - pcBase)·slabWidth), finds its rows of op(A) — read in place unless `packsA`, else packed
     /// here (or found in `sharedA`, laid out the same way with aHeight) — then runs the register tile over its
     /// column panels (column panel outer, row panel inner: the 16-wide B panel stays in L1, the rows of A in L2).
     static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
