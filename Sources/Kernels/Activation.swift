@@ -28,25 +28,6 @@ public enum GELU {
 
     static let chunk = 8192
 
-    /// `output[i] = gelu(input[i])` for `count` floats.
-    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
-                               pool: WorkerPool?) {
-        parallel(pool, fixedChunks(count, size: chunk)) { block in
-            var i = block * chunk
-            let end = min(count, (block + 1) * chunk)
-            while i + 8 <= end {
-                let x = load8(input + i)
-                store8(output8(x, tanh: tanh8(x)), output + i)
-                i += 8
-            }
-            while i < end {  // (lane 0 of the same formula, so every element gets the same operations)
-                let x = SIMD8(repeating: input[i])
-                output[i] = output8(x, tanh: tanh8(x))[0]
-                i += 1
-            }
-        }
-    }
-
     /// `output[i] = gelu(input[i])`, keeping `tanh[i]` = t(input[i]) for `fromTanh` and `backward`.
     public static func forward(output: UnsafeMutablePointer<Float>, tanh: UnsafeMutablePointer<Float>,
                                input: UnsafePointer<Float>, count: Int, pool: WorkerPool?) {
@@ -59,7 +40,7 @@ public enum GELU {
                 store8(output8(x, tanh: t), output + i)
                 i += 8
             }
-            while i < end {
+            while i < end {  // (lane 0 of the same formula, so every element gets the same operations)
                 let x = SIMD8(repeating: input[i]), t = tanh8(x)
                 tanh[i] = t[0]
                 output[i] = output8(x, tanh: t)[0]

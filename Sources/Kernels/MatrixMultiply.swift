@@ -484,17 +484,34 @@ public enum MatrixMultiply {
     }
 }
 
-/// Per-thread packing buffers (and the fused kernels' working memory), grow-only, 64-byte aligned; freed when the thread exits.
+/// A grow-only, 64-byte aligned float buffer (freed by its owner).
+struct GrowOnlyBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+
+    /// At least `count` floats; the same memory as last time unless it had to grow (contents then not kept).
+    mutating func get(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if let pointer, capacity >= count { return pointer }
+        free()
+        capacity = max(count, 2 * capacity)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: capacity)
+        pointer = grown
+        return grown
+    }
+
+    mutating func free() {
+        if let pointer { UnsafeMutableRawPointer(pointer).deallocate() }
+        pointer = nil
+    }
+}
+
+/// Per-thread packing buffers (and the fused kernels' working memory); freed when the thread exits.
 final class GemmScratch {
-    private(set) var a: UnsafeMutablePointer<Float>?
-    private var aCapacity = 0
-    private(set) var b: UnsafeMutablePointer<Float>?
-    private var bCapacity = 0
-    private(set) var sharedA: UnsafeMutablePointer<Float>?
-    private var sharedACapacity = 0
-    /// Working memory of the fused kernels that call `multiplyUnpacked` (attention); never used by the products.
-    private(set) var work: UnsafeMutablePointer<Float>?
-    private var workCapacity = 0
+    private var a = GrowOnlyBuffer(), b = GrowOnlyBuffer(), sharedA = GrowOnlyBuffer()
+    /// Working memory of the kernels built on `multiplyUnpacked` (attention) and of LayerNorm's backward pass;
+    /// never used by the products themselves.
+    private var work = GrowOnlyBuffer()
     let tile: UnsafeMutablePointer<Float>
 
     init() {
@@ -503,45 +520,13 @@ final class GemmScratch {
 
     deinit {
         UnsafeMutableRawPointer(tile).deallocate()
-        if let a { UnsafeMutableRawPointer(a).deallocate() }
-        if let b { UnsafeMutableRawPointer(b).deallocate() }
-        if let sharedA { UnsafeMutableRawPointer(sharedA).deallocate() }
-        if let work { UnsafeMutableRawPointer(work).deallocate() }
+        a.free(); b.free(); sharedA.free(); work.free()
     }
 
-    private static func grow(_ old: UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int)
-        -> UnsafeMutablePointer<Float>
-    {
-        if let old, capacity >= count { return old }
-        if let old { UnsafeMutableRawPointer(old).deallocate() }
-        capacity = max(count, 2 * capacity)
-        return UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: capacity)
-    }
-
-    func aBuffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let p = GemmScratch.grow(a, &aCapacity, count)
-        a = p
-        return p
-    }
-
-    func sharedABuffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let p = GemmScratch.grow(sharedA, &sharedACapacity, count)
-        sharedA = p
-        return p
-    }
-
-    func workBuffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let p = GemmScratch.grow(work, &workCapacity, count)
-        work = p
-        return p
-    }
-
-    func bBuffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let p = GemmScratch.grow(b, &bCapacity, count)
-        b = p
-        return p
-    }
+    func aBuffer(count: Int) -> UnsafeMutablePointer<Float> { a.get(count) }
+    func sharedABuffer(count: Int) -> UnsafeMutablePointer<Float> { sharedA.get(count) }
+    func bBuffer(count: Int) -> UnsafeMutablePointer<Float> { b.get(count) }
+    func workBuffer(count: Int) -> UnsafeMutablePointer<Float> { work.get(count) }
 
     static var current: GemmScratch {
         if let raw = pthread_getspecific(gemmScratchKey) {

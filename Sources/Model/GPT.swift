@@ -34,6 +34,8 @@ public final class GPT {
     private var acts: Activations!
     /// Per-chunk partial sums of the gradient norm (allocated once, not per step).
     let normScratch: UnsafeMutablePointer<Double>
+    /// Each block's parameters and gradients, looked up by name once here rather than in every step.
+    let blockParameters: [LayerParameters], blockGradients: [LayerParameters]
     private var rowsInUse = 0
     private var lastLoss: Float = .nan
 
@@ -56,6 +58,9 @@ public final class GPT {
         normScratch = .allocate(capacity: max(1, (count + 65535) / 65536))
         firstMoment.initialize(repeating: 0, count: count)
         secondMoment.initialize(repeating: 0, count: count)
+        let layout = self.layout, parameters = self.parameters, gradients = self.gradients
+        blockParameters = (0..<config.layers).map { LayerParameters(layout: layout, base: parameters, layer: $0) }
+        blockGradients = (0..<config.layers).map { LayerParameters(layout: layout, base: gradients, layer: $0) }
         // Two passes over the activation plan: count, then carve one allocation.
         var floatTotal = 0, intTotal = 0
         _ = Activations(config: config, layout: layout, rows: batch * seq, batch: batch, seq: seq,
@@ -248,7 +253,7 @@ public final class GPT {
 
     private func blockForward(_ l: Int, windows b: Int) {
         let n = b * seq, d = config.width, a = acts!, la = a.layers[l]
-        let p = LayerParameters(layout: layout, base: parameters, layer: l)
+        let p = blockParameters[l]
         let x = a.residual[l]
         LayerNorm.forward(output: la.ln1, mean: la.ln1Mean, reciprocalStd: la.ln1Rstd, input: x, weight: p.ln1Weight,
                           bias: p.ln1Bias, rows: n, columns: d, pool: pool)
@@ -364,8 +369,7 @@ public final class GPT {
 
     private func blockBackward(_ l: Int, windows b: Int) {
         let n = b * seq, d = config.width, a = acts!, la = a.layers[l]
-        let p = LayerParameters(layout: layout, base: parameters, layer: l)
-        let g = LayerParameters(layout: layout, base: gradients, layer: l)
+        let p = blockParameters[l], g = blockGradients[l]
         let dResidual = a.dResidual
         // MLP: residual[l+1] = res2 + gelu(ln2 Wfc^T + bfc) Wfc2^T + bfc2
         GELU.fromTanh(output: a.fcGelu, input: la.fc, tanh: la.fcTanh, count: n * 4 * d, pool: pool)

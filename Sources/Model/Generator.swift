@@ -14,13 +14,14 @@ public final class Generator {
     private let floats: UnsafeMutablePointer<Float>
     private let keys: [UnsafeMutablePointer<Float>]    // per layer: [batch, maxLength, d]
     private let values: [UnsafeMutablePointer<Float>]
-    private let x, ln, qkv, att, fc, fcGelu, logits, scratch: UnsafeMutablePointer<Float>
+    private let x, ln, qkv, att, fc, fcGelu, fcTanh, logits, scratch: UnsafeMutablePointer<Float>
     /// The blocks' four weight matrices and the head's, packed for the matrix multiply at the start of every call
     /// (the model may have trained since the last one): each token step then multiplies without packing them.
     private let packedWeights: UnsafeMutablePointer<Float>
     private let mean, rstd: UnsafeMutablePointer<Float>
     private var history: [Int32]   // [batch, maxLength]
     private var ids: [Int32]
+    private var ngramIDs: [Int32]   // one order's n-gram ids of the current position, per row (reused every step)
 
     public init(model: GPT, batch: Int) {
         let c = model.config, d = c.width
@@ -29,7 +30,7 @@ public final class Generator {
         maxLength = c.maxSequence
         let cache = batch * maxLength * d
         let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
-                     batch * c.classes, batch * c.heads * maxLength, batch, batch,
+                     batch * 4 * d, batch * c.classes, batch * c.heads * maxLength, batch, batch,
                      c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes)]
         let total = sizes.reduce(0, +)
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
@@ -40,11 +41,13 @@ public final class Generator {
         keys = (0..<c.layers).map { _ in take(cache) }
         values = (0..<c.layers).map { _ in take(cache) }
         x = take(batch * d); ln = take(batch * d); qkv = take(batch * 3 * d); att = take(batch * d)
-        fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); logits = take(batch * c.classes)
+        fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); fcTanh = take(batch * 4 * d)
+        logits = take(batch * c.classes)
         scratch = take(batch * c.heads * maxLength); mean = take(batch); rstd = take(batch)
         packedWeights = take(c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes))
         history = [Int32](repeating: 0, count: batch * maxLength)
         ids = [Int32](repeating: 0, count: batch)
+        ngramIDs = [Int32](repeating: 0, count: batch)
     }
 
     deinit { floats.deallocate() }
@@ -73,7 +76,7 @@ public final class Generator {
     private func packWeights() {
         let c = model.config, d = c.width
         for l in 0..<c.layers {
-            let w = LayerParameters(layout: model.layout, base: model.parameters, layer: l)
+            let w = model.blockParameters[l]
             let (attn, proj, fc, fc2) = packedWeights(layer: l)
             Linear.pack(w.attnWeight, inputs: d, outputs: 3 * d, into: attn)
             Linear.pack(w.projWeight, inputs: d, outputs: d, into: proj)
@@ -128,9 +131,12 @@ public final class Generator {
         // Input embedding of the n-gram ending at t (padding before position 0).
         for r in 0..<rows { ids[r] = history[r * maxLength + t] }
         func ngram(_ k: Int, modulo: Int? = nil) -> [Int32] {
-            (0..<rows).map { r in
-                NGramID.id(order: k, position: t, vocabulary: c.vocabulary, modulo: modulo) { history[r * maxLength + $0] }
+            for r in 0..<rows {
+                ngramIDs[r] = NGramID.id(order: k, position: t, vocabulary: c.vocabulary, modulo: modulo) {
+                    history[r * maxLength + $0]
+                }
             }
+            return ngramIDs
         }
         switch c.input {
         case .token:
@@ -159,7 +165,7 @@ public final class Generator {
             for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[i] } }
         }
         for l in 0..<c.layers {
-            let w = LayerParameters(layout: layout, base: p, layer: l)
+            let w = model.blockParameters[l]
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: pool)
             let (attnP, projP, fcP, fc2P) = packedWeights(layer: l)
             Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: pool)
@@ -176,7 +182,7 @@ public final class Generator {
             Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: pool)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: pool)
             Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: pool)
-            GELU.forward(output: fcGelu, input: fc, count: rows * 4 * d, pool: pool)
+            GELU.forward(output: fcGelu, tanh: fcTanh, input: fc, count: rows * 4 * d, pool: pool)
             Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: pool)
         }
         LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: pool)

@@ -63,11 +63,11 @@ final class ElementwiseKernelTests: XCTestCase {
     func testGELUMatchesTheTanhFormulaAndItsDerivative() {
         let n = 1000
         let x = randomArray(n).map { $0 * 5 }, dy = randomArray(n)
-        var y = [Float](repeating: 0, count: n), dx = y, t = y, again = y, plain = y
-        GELU.forward(output: &y, tanh: &t, input: x, count: n, pool: nil)
-        GELU.forward(output: &plain, input: x, count: n, pool: nil)
+        var y = [Float](repeating: 0, count: n), dx = y, t = y, again = y, single = y, tSingle = y
+        GELU.forward(output: &y, tanh: &t, input: x, count: n, pool: WorkerPool(threads: 2))
+        GELU.forward(output: &single, tanh: &tSingle, input: x, count: n, pool: nil)
         GELU.fromTanh(output: &again, input: x, tanh: t, count: n, pool: WorkerPool(threads: 2))
-        XCTAssertEqual(y.map(\.bitPattern), plain.map(\.bitPattern), "keeping tanh changed the output")
+        XCTAssertEqual(y.map(\.bitPattern), single.map(\.bitPattern), "thread count changed the output")
         XCTAssertEqual(y.map(\.bitPattern), again.map(\.bitPattern), "the output from the kept tanh differs")
         GELU.backward(dInput: &dx, input: x, tanh: t, dOutput: dy, count: n, pool: nil)
         func gelu(_ v: Double) -> Double { 0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))) }
