@@ -186,66 +186,129 @@ public enum Rotary {
 }
 
 extension Attention {
-    /// One decoding step with a key/value cache: for each of `rows` sequences, the query at the newest position
-    /// (row r of `qkv`, `[rows, 3 * width]`) attends to the `length` cached keys and values of that sequence
-    /// (`keys` and `values` are `[rows, capacity, width]`). Writes `[rows, width]` to `output`. `scratch` needs
-    /// `rows * heads * capacity` floats. Each cached key and value row is read once for all heads, in position
-    /// order (one stream each, which the hardware prefetches: the cache is larger than L2). Split over rows; each
-    /// row computed by one thread in a fixed order.
+    /// Floats of one layer's key cache, or of its value cache, for `decode`: `rows` sequences of up to `capacity`
+    /// positions (rounded up to a block of 8) of `width` features.
+    public static func decodeCacheCount(rows: Int, capacity: Int, width: Int) -> Int {
+        rows * (capacity + 7) / 8 * 8 * width
+    }
+
+    /// One decoding step with a key/value cache: for each of `rows` sequences, stores the key and value at
+    /// `position` (row r of `qkv`, `[rows, 3 * width]`) in the caches, and the query there attends to positions
+    /// 0...position. Writes `[rows, width]` to `output`. The caches (`decodeCacheCount` floats each) are this
+    /// function's own layout, one contiguous stream per sequence and head, since decoding reads the whole cache at
+    /// every step and the cache is larger than L2: keys in blocks of 8 positions stored feature-major (so 8 scores
+    /// are 8-lane operations, with no horizontal sums), values position-major. `scratch` needs
+    /// `rows * heads * capacity` floats. Split over rows; each row computed by one thread in a fixed order.
+    ///
+    /// Numerics: each score is `dot(q, k)` (two 8-lane fused multiply-add chains, then their lanes summed left to
+    /// right), each output feature one fused multiply-add per position in order; the same bits as the plain loop
+    /// over positions, which the tests check.
     public static func decode(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-                              keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: Int, length: Int,
-                              capacity: Int, width d: Int, heads h: Int, scratch: UnsafeMutablePointer<Float>,
-                              pool: WorkerPool?) {
-        let hd = d / h
+                              keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int,
+                              position t: Int, capacity: Int, width d: Int, heads h: Int,
+                              scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
+        precondition(t < capacity)
+        let hd = d / h, blocks = (capacity + 7) / 8, length = t + 1
         let scale = 1 / Float(hd).squareRoot()
         parallel(pool, rows) { r in
-            let scores = scratch + r * h * capacity
             let q = qkv + r * 3 * d
-            let v = values + r * capacity * d
             let y = output + r * d
-            for u in 0..<length {
-                let k = keys + (r * capacity + u) * d
-                for head in 0..<h { scores[head * capacity + u] = dot(q + head * hd, k + head * hd, hd) }
-            }
             for head in 0..<h {
-                let row = scores + head * capacity
+                let keyBlocks = keys + (r * h + head) * blocks * 8 * hd
+                let valueRows = values + (r * h + head) * blocks * 8 * hd
+                let qh = q + head * hd
+                // Append this position's key (into its block, feature-major) and value.
+                let newKey = keyBlocks + (t / 8) * 8 * hd + t % 8
+                for i in 0..<hd { newKey[i * 8] = qh[d + i] }
+                let newValue = valueRows + t * hd
+                var i = 0
+                while i + 8 <= hd { store8(load8(qh + 2 * d + i), newValue + i); i += 8 }
+                while i < hd { newValue[i] = qh[2 * d + i]; i += 1 }
+                // Scores, 8 positions per block, then the softmax.
+                let row = scratch + (r * h + head) * capacity
+                for block in 0..<((length + 7) / 8) {
+                    let s = blockDots(qh, keyBlocks + block * 8 * hd, hd)
+                    let u = block * 8
+                    if u + 8 <= length { store8(s, row + u) } else { for lane in 0..<(length - u) { row[u + lane] = s[lane] } }
+                }
                 let maxValue = SIMDMath.maxScaled(row, count: length, scale: scale)
                 let total = SIMDMath.expInPlace(row, count: length, scale: scale, shift: maxValue)
                 let normalise = 1 / total
                 for u in 0..<length { row[u] *= normalise }
             }
-            // Output: y_f = Σ_u p_u(head of f) v_u,f, one fused multiply-add per position in order (as `axpy`),
-            // 32 features at a time in four registers (independent chains, so the loop is not latency-bound).
-            var f = 0
-            if hd % 8 == 0 {
-                while f < d {
-                    let chunks = min(4, (d - f) / 8)
-                    let p0 = scores + (f / hd) * capacity, p1 = scores + ((f + 8) / hd) * capacity
-                    let p2 = scores + ((f + 16) / hd) * capacity, p3 = scores + ((f + 24) / hd) * capacity
+            // Output: y_f = Σ_u p_u v_u,f, one fused multiply-add per position in order per feature (as `axpy`).
+            func probabilities(_ head: Int) -> UnsafeMutablePointer<Float> { scratch + (r * h + head) * capacity }
+            func valueRows(_ head: Int) -> UnsafeMutablePointer<Float> { values + (r * h + head) * blocks * 8 * hd }
+            if hd % 32 == 0 {
+                // 32 features of one head in four registers, two such quads per pass: eight independent chains
+                // keep both FMA units busy (each chain waits for its previous step).
+                var quad = 0
+                while quad < d / 32 {
+                    let headA = quad * 32 / hd, fa = quad * 32 - headA * hd
+                    let pa = probabilities(headA), va = valueRows(headA) + fa
                     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                    let vf = v + f
-                    if chunks == 4 {
+                    if quad + 1 < d / 32 {
+                        let headB = (quad + 1) * 32 / hd, fb = (quad + 1) * 32 - headB * hd
+                        let pb = probabilities(headB), vb = valueRows(headB) + fb
+                        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
                         for u in 0..<length {
-                            let vu = vf + u * d
-                            a0 = a0.addingProduct(SIMD8(repeating: p0[u]), load8(vu))
-                            a1 = a1.addingProduct(SIMD8(repeating: p1[u]), load8(vu + 8))
-                            a2 = a2.addingProduct(SIMD8(repeating: p2[u]), load8(vu + 16))
-                            a3 = a3.addingProduct(SIMD8(repeating: p3[u]), load8(vu + 24))
+                            let p = SIMD8(repeating: pa[u]), vu = va + u * hd
+                            a0 = a0.addingProduct(p, load8(vu)); a1 = a1.addingProduct(p, load8(vu + 8))
+                            a2 = a2.addingProduct(p, load8(vu + 16)); a3 = a3.addingProduct(p, load8(vu + 24))
+                            let pB = SIMD8(repeating: pb[u]), wu = vb + u * hd
+                            b0 = b0.addingProduct(pB, load8(wu)); b1 = b1.addingProduct(pB, load8(wu + 8))
+                            b2 = b2.addingProduct(pB, load8(wu + 16)); b3 = b3.addingProduct(pB, load8(wu + 24))
                         }
-                        store8(a0, y + f); store8(a1, y + f + 8); store8(a2, y + f + 16); store8(a3, y + f + 24)
+                        let yb = y + (quad + 1) * 32
+                        store8(b0, yb); store8(b1, yb + 8); store8(b2, yb + 16); store8(b3, yb + 24)
                     } else {
-                        for u in 0..<length { a0 = a0.addingProduct(SIMD8(repeating: p0[u]), load8(vf + u * d)) }
-                        store8(a0, y + f)
+                        for u in 0..<length {
+                            let p = SIMD8(repeating: pa[u]), vu = va + u * hd
+                            a0 = a0.addingProduct(p, load8(vu)); a1 = a1.addingProduct(p, load8(vu + 8))
+                            a2 = a2.addingProduct(p, load8(vu + 16)); a3 = a3.addingProduct(p, load8(vu + 24))
+                        }
                     }
-                    f += chunks == 4 ? 32 : 8
+                    let ya = y + quad * 32
+                    store8(a0, ya); store8(a1, ya + 8); store8(a2, ya + 16); store8(a3, ya + 24)
+                    quad += 2
+                }
+            } else if hd % 8 == 0 {
+                for head in 0..<h {
+                    let p = probabilities(head), v = valueRows(head)
+                    for f in stride(from: 0, to: hd, by: 8) {
+                        var a = SIMD8<Float>()
+                        for u in 0..<length { a = a.addingProduct(SIMD8(repeating: p[u]), load8(v + f + u * hd)) }
+                        store8(a, y + head * hd + f)
+                    }
                 }
             } else {
-                // The same operations as `axpy` per head, position by position.
-                y.update(repeating: 0, count: d)
-                for u in 0..<length {
-                    for head in 0..<h { axpy(scores[head * capacity + u], v + u * d + head * hd, y + head * hd, hd) }
+                for head in 0..<h {
+                    let p = probabilities(head), v = valueRows(head), yh = y + head * hd
+                    yh.update(repeating: 0, count: hd)
+                    for u in 0..<length { axpy(p[u], v + u * hd, yh, hd) }
                 }
             }
         }
+    }
+
+    /// The 8 scores `dot(q, key)` of one key block (`hd` features x 8 positions), lane p for position p: the
+    /// operations of `dot` for each position, with lane j of its accumulators as the vector of step j.
+    @inline(__always)
+    static func blockDots(_ q: UnsafePointer<Float>, _ block: UnsafePointer<Float>, _ hd: Int) -> SIMD8<Float> {
+        let sixteens = hd / 16 * 16, vectorEnd = sixteens + (hd - sixteens >= 8 ? 8 : 0)
+        var sum = SIMD8<Float>(repeating: -0.0)
+        for j in 0..<8 {
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+            var i = 0
+            while i < sixteens {
+                acc0 = acc0.addingProduct(SIMD8(repeating: q[i + j]), load8(block + (i + j) * 8))
+                acc1 = acc1.addingProduct(SIMD8(repeating: q[i + 8 + j]), load8(block + (i + 8 + j) * 8))
+                i += 16
+            }
+            if i < vectorEnd { acc0 = acc0.addingProduct(SIMD8(repeating: q[i + j]), load8(block + (i + j) * 8)) }
+            sum += acc0 + acc1
+        }
+        for i in vectorEnd..<hd { sum += SIMD8(repeating: q[i]) * load8(block + i * 8) }
+        return sum
     }
 }

@@ -12,7 +12,7 @@ public final class Generator {
     public let batch: Int
     let maxLength: Int
     private let floats: UnsafeMutablePointer<Float>
-    private let keys: [UnsafeMutablePointer<Float>]    // per layer: [batch, maxLength, d]
+    private let keys: [UnsafeMutablePointer<Float>]    // per layer, in `Attention.decode`'s layout
     private let values: [UnsafeMutablePointer<Float>]
     private let x, ln, qkv, att, fc, fcGelu, fcTanh, logits, scratch: UnsafeMutablePointer<Float>
     /// The blocks' four weight matrices and the head's, packed for the matrix multiply at the start of every call
@@ -28,7 +28,7 @@ public final class Generator {
         self.model = model
         self.batch = batch
         maxLength = c.maxSequence
-        let cache = batch * maxLength * d
+        let cache = Attention.decodeCacheCount(rows: batch, capacity: maxLength, width: d)
         let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
                      batch * 4 * d, batch * c.classes, batch * c.heads * maxLength, batch, batch,
                      c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes)]
@@ -164,29 +164,46 @@ public final class Generator {
             let wpe = p + layout["wpe"]!.offset + t * d
             for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[i] } }
         }
+        // Every row's arithmetic is its own from here on (row-wise norms, products with one fused multiply-add
+        // chain per element, attention to its own cache), so each thread runs a contiguous share of the rows through
+        // all the layers: one hand-off per token instead of one per operation, and the same bits for any split.
+        let shares = min(rows, pool?.threadCount ?? 1)
+        let runShare = { (share: Int) in self.runBlocks(rows: (rows * share / shares)..<(rows * (share + 1) / shares), position: t) }
+        if let pool { pool.parallelFor(shares, runShare) } else { runShare(0) }
+    }
+
+    /// The blocks, final norm and head for rows `range` at `position` (single-threaded: `step` splits the rows).
+    private func runBlocks(rows range: Range<Int>, position t: Int) {
+        let model = self.model, c = model.config, d = c.width, layout = model.layout, p = model.parameters
+        let r0 = range.lowerBound, rows = range.count
+        let x = self.x + r0 * d, ln = self.ln + r0 * d, qkv = self.qkv + r0 * 3 * d, att = self.att + r0 * d
+        let fc = self.fc + r0 * 4 * d, fcGelu = self.fcGelu + r0 * 4 * d, fcTanh = self.fcTanh + r0 * 4 * d
+        let mean = self.mean + r0, rstd = self.rstd + r0, scratch = self.scratch + r0 * c.heads * maxLength
+        let cacheOffset = Attention.decodeCacheCount(rows: r0, capacity: maxLength, width: d)
         for l in 0..<c.layers {
             let w = model.blockParameters[l]
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: pool)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
             let (attnP, projP, fcP, fc2P) = packedWeights(layer: l)
-            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: pool)
+            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: nil)
             if c.positions == .rotary {
                 Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
             }
-            let kCache = keys[l], vCache = values[l]
-            for r in 0..<rows {
-                (kCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + d, count: d)
-                (vCache + (r * maxLength + t) * d).update(from: qkv + r * 3 * d + 2 * d, count: d)
-            }
-            Attention.decode(output: att, qkv: qkv, keys: kCache, values: vCache, rows: rows, length: t + 1,
-                             capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: pool)
-            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: pool)
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: pool)
-            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: pool)
-            GELU.forward(output: fcGelu, tanh: fcTanh, input: fc, count: rows * 4 * d, pool: pool)
-            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: pool)
+            Attention.decode(output: att, qkv: qkv, keys: keys[l] + cacheOffset, values: values[l] + cacheOffset, rows: rows,
+                             position: t, capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: nil)
+            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: nil)
+            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
+            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: nil)
+            GELU.forward(output: fcGelu, tanh: fcTanh, input: fc, count: rows * 4 * d, pool: nil)
+            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: nil)
         }
-        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: pool)
-        Linear.forward(logits, ln, rows: rows, inputs: d, outputs: c.classes, packedWeight: packedHead, bias: nil, pool: pool)
+        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: nil)
+        Linear.forward(logits + r0 * c.classes, ln, rows: rows, inputs: d, outputs: c.classes, packedWeight: packedHead, bias: nil, pool: nil)
+    }
+
+    /// The logits the latest step left, `[rows, classes]` for the rows of the latest call: after `generate`, those
+    /// after each sequence's last token.
+    public func latestLogits(rows: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: logits, count: rows * model.config.classes))
     }
 
     /// Runs one row of `tokens` through the cached decoder and returns the logits after every position

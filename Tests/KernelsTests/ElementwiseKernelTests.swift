@@ -185,9 +185,10 @@ final class ElementwiseKernelTests: XCTestCase {
         XCTAssertEqual(results[0], results[1], "thread count changed the result")
     }
 
-    /// KV-cached decoding: the same bits as the plain loop over positions (per head, a dot product with two SIMD8
-    /// lane accumulators summed left to right; softmax; y += p v one position at a time), whatever the head width
-    /// and thread count; and close to a double-precision softmax(q k^T / sqrt(hd)) v.
+    /// KV-cached decoding, one position at a time into its own cache: the same bits as the plain loop over
+    /// positions (per head, a dot product with two SIMD8 lane accumulators summed left to right; softmax; y += p v
+    /// one position at a time, as `axpy`), whatever the head width, cache capacity (full blocks of 8 or not) and
+    /// thread count; and close to a double-precision softmax(q k^T / sqrt(hd)) v.
     func testDecodingAttentionIsThePlainLoopBitForBit() {
         func dot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
             let a = Array(a), b = Array(b), n = a.count
@@ -208,46 +209,53 @@ final class ElementwiseKernelTests: XCTestCase {
             }
             return sum
         }
-        for (d, heads) in [(32, 4), (48, 2), (128, 4), (64, 1), (12, 2)] {
-            let rows = 3, capacity = 21, length = 19, hd = d / heads
-            let qkv = randomArray(rows * 3 * d).map { $0 * 3 }
-            let keys = randomArray(rows * capacity * d), values = randomArray(rows * capacity * d)
+        for (d, heads, capacity) in [(32, 4, 21), (48, 2, 24), (128, 4, 19), (64, 1, 21), (12, 2, 21), (40, 2, 9)] {
+            let rows = 3, hd = d / heads
+            // qkv of every position: [length][rows, 3d]; the last position's output is checked.
+            let steps = (0..<capacity).map { _ in randomArray(rows * 3 * d).map { $0 * 3 } }
             var outputs: [[Float]] = []
             for pool in [nil, WorkerPool(threads: 2)] {
-                var y = [Float](repeating: .nan, count: rows * d), scratch = [Float](repeating: 0, count: rows * heads * capacity)
-                Attention.decode(output: &y, qkv: qkv, keys: keys, values: values, rows: rows, length: length,
-                                 capacity: capacity, width: d, heads: heads, scratch: &scratch, pool: pool)
+                var keys = [Float](repeating: .nan, count: Attention.decodeCacheCount(rows: rows, capacity: capacity, width: d))
+                var values = keys
+                var y = [Float](repeating: .nan, count: rows * d), scratch = [Float](repeating: .nan, count: rows * heads * capacity)
+                for t in 0..<capacity {
+                    Attention.decode(output: &y, qkv: steps[t], keys: &keys, values: &values, rows: rows, position: t,
+                                     capacity: capacity, width: d, heads: heads, scratch: &scratch, pool: pool)
+                }
                 outputs.append(y)
             }
             XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "d=\(d): thread count")
             // The plain loop, with the kernels' exp (SIMDMath) and normalisation.
             var plain = [Float](repeating: 0, count: rows * d), exact = [Double](repeating: 0, count: rows * d)
-            let scale = 1 / Float(hd).squareRoot()
+            let scale = 1 / Float(hd).squareRoot(), length = capacity, vectorEnd = hd / 8 * 8
             for r in 0..<rows {
                 for head in 0..<heads {
-                    let q = qkv[(r * 3 * d + head * hd)..<(r * 3 * d + head * hd + hd)]
-                    var p = (0..<length).map { u in dot(q, keys[((r * capacity + u) * d + head * hd)...].prefix(hd)) }
+                    func key(_ u: Int) -> ArraySlice<Float> { steps[u][(r * 3 * d + d + head * hd)...].prefix(hd) }
+                    func value(_ u: Int, _ i: Int) -> Float { steps[u][r * 3 * d + 2 * d + head * hd + i] }
+                    let q = steps[length - 1][(r * 3 * d + head * hd)...].prefix(hd)
+                    var p = (0..<length).map { u in dot(q, key(u)) }
                     let maxValue = p.map { $0 * scale }.max()!
                     var total: Float = 0
                     p.withUnsafeMutableBufferPointer { total = SIMDMath.expInPlace($0.baseAddress!, count: length, scale: scale, shift: maxValue) }
                     p = p.map { $0 * (1 / total) }
                     var exactP = (0..<length).map { u in
-                        (0..<hd).reduce(0.0) { $0 + Double(q[q.startIndex + $1]) * Double(keys[(r * capacity + u) * d + head * hd + $1]) } * Double(scale)
+                        zip(q, key(u)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } * Double(scale)
                     }
                     let m = exactP.max()!
                     exactP = exactP.map { Foundation.exp($0 - m) }
                     let z = exactP.reduce(0, +)
                     for i in 0..<hd {
                         var acc: Float = 0
-                        for u in 0..<length { acc = acc.addingProduct(p[u], values[(r * capacity + u) * d + head * hd + i]) }
+                        for u in 0..<length {
+                            // axpy: fused in its 8-lane part, a product then a sum in its scalar tail.
+                            if i < vectorEnd { acc = acc.addingProduct(p[u], value(u, i)) } else { acc += p[u] * value(u, i) }
+                        }
                         plain[r * d + head * hd + i] = acc
-                        exact[r * d + head * hd + i] = (0..<length).reduce(0.0) { $0 + exactP[$1] / z * Double(values[(r * capacity + $1) * d + head * hd + i]) }
+                        exact[r * d + head * hd + i] = (0..<length).reduce(0.0) { $0 + exactP[$1] / z * Double(value($1, i)) }
                     }
                 }
             }
-            if hd % 8 == 0 {
-                XCTAssertEqual(outputs[0].map(\.bitPattern), plain.map(\.bitPattern), "d=\(d) heads=\(heads): not the plain loop's bits")
-            }
+            XCTAssertEqual(outputs[0].map(\.bitPattern), plain.map(\.bitPattern), "d=\(d) heads=\(heads): not the plain loop's bits")
             assertClose(outputs[0], exact, tolerance: 1e-5, "d=\(d) heads=\(heads)")
         }
     }

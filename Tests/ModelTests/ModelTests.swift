@@ -75,6 +75,33 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// Batched sampling splits its rows between the threads; every row's numbers are its own, so the tokens and the
+    /// final logits are the same bits for 1, 2 and 3 threads, and each row's logits equal that row decoded alone.
+    func testSamplingDoesNotDependOnTheThreadCountOrTheOtherRows() {
+        let config = GPTConfig(vocabulary: 5, layers: 2, width: 64, heads: 2, maxSequence: 40, input: .hierarchical(n: 2))
+        var results: [(tokens: [[Int32]], logits: [Float])] = []
+        for threads in [1, 2, 3] {
+            let model = GPT(config: config, batch: 1, seq: 40, threads: threads, seed: 7)
+            var generator = SeededGenerator(seed: 11)
+            for i in 0..<model.layout.count { model.parameters[i] += 0.2 * Float(generator.nextDouble() - 0.5) }
+            let sampler = Generator(model: model, batch: 5)
+            let prompts = (0..<5).map { [Int32($0)] }
+            let out = sampler.generate(prompts: prompts, maxLength: 30, using: &generator, isEnd: { _ in false })
+            results.append((out.map(\.tokens), sampler.latestLogits(rows: 5)))
+            if threads == 2 {
+                for r in 0..<5 {
+                    let alone = Generator(model: model, batch: 1).cachedLogits(prompts[r] + out[r].tokens)
+                    XCTAssertEqual(alone.suffix(config.classes).map(\.bitPattern),
+                                   results[1].logits[(r * config.classes)..<((r + 1) * config.classes)].map(\.bitPattern), "row \(r)")
+                }
+            }
+        }
+        for i in 1..<3 {
+            XCTAssertEqual(results[0].tokens, results[i].tokens)
+            XCTAssertEqual(results[0].logits.map(\.bitPattern), results[i].logits.map(\.bitPattern))
+        }
+    }
+
     func testSamplingIsSeededAndStopsAtTheEndToken() {
         let config = GPTConfig(vocabulary: 4, layers: 1, width: 16, heads: 2, maxSequence: 32)
         let model = GPT(config: config, batch: 1, seq: 32, threads: 1, seed: 2)
