@@ -50,10 +50,10 @@ public final class GPT {
         self.seq = seq
         self.pool = threads > 1 ? WorkerPool(threads: threads) : nil
         let count = layout.count
-        parameters = .allocate(capacity: count)
-        gradients = .allocate(capacity: count)
-        firstMoment = .allocate(capacity: count)
-        secondMoment = .allocate(capacity: count)
+        parameters = ArenaMemory.allocate(floats: count)
+        gradients = ArenaMemory.allocate(floats: count)
+        firstMoment = ArenaMemory.allocate(floats: count)
+        secondMoment = ArenaMemory.allocate(floats: count)
         gradients.initialize(repeating: 0, count: count)
         normScratch = .allocate(capacity: max(1, (count + 65535) / 65536))
         firstMoment.initialize(repeating: 0, count: count)
@@ -68,7 +68,7 @@ public final class GPT {
                         ints: { intTotal += $0; return UnsafeMutablePointer(bitPattern: 64)! })
         floatCount = floatTotal
         intCount = intTotal
-        floats = .allocate(capacity: max(1, floatTotal))
+        floats = ArenaMemory.allocate(floats: floatTotal)
         floats.initialize(repeating: 0, count: max(1, floatTotal))
         ints = .allocate(capacity: max(1, intTotal))
         ints.initialize(repeating: 0, count: max(1, intTotal))
@@ -81,11 +81,11 @@ public final class GPT {
     }
 
     deinit {
-        parameters.deallocate()
-        gradients.deallocate()
-        firstMoment.deallocate()
-        secondMoment.deallocate()
-        floats.deallocate()
+        ArenaMemory.deallocate(parameters)
+        ArenaMemory.deallocate(gradients)
+        ArenaMemory.deallocate(firstMoment)
+        ArenaMemory.deallocate(secondMoment)
+        ArenaMemory.deallocate(floats)
         ints.deallocate()
         normScratch.deallocate()
     }

@@ -33,7 +33,7 @@ public final class Generator {
                      batch * 4 * d, batch * c.classes, batch * c.heads * maxLength, batch, batch,
                      c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes)]
         let total = sizes.reduce(0, +)
-        let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
+        let base = ArenaMemory.allocate(floats: total)
         base.initialize(repeating: 0, count: total)
         floats = base
         var offset = 0
@@ -50,7 +50,7 @@ public final class Generator {
         ngramIDs = [Int32](repeating: 0, count: batch)
     }
 
-    deinit { floats.deallocate() }
+    deinit { ArenaMemory.deallocate(floats) }
 
     /// Floats of one block's packed weights: c_attn (3d x d), c_proj (d x d), c_fc (4d x d), mlp c_proj (d x 4d).
     static func layerWeights(_ d: Int) -> Int {

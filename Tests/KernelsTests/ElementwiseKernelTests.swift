@@ -260,6 +260,18 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// Large arenas start on a 2 MiB boundary (huge pages), small ones on a 64-byte one; all of it is usable.
+    func testArenaMemoryAlignmentAndUse() {
+        for (count, alignment) in [(10, 64), (1 << 20, 1 << 21), (3 << 20, 1 << 21)] {
+            let p = ArenaMemory.allocate(floats: count)
+            XCTAssertEqual(Int(bitPattern: p) % alignment, 0, "\(count) floats")
+            p.initialize(repeating: 1, count: count)
+            p[count - 1] = 2
+            XCTAssertEqual(p[0] + p[count - 1], 3)
+            ArenaMemory.deallocate(p)
+        }
+    }
+
     func testRotaryIsARotationAndItsInverse() {
         let rows = 12, d = 16, heads = 2
         let original = randomArray(rows * 3 * d)
