@@ -192,100 +192,122 @@ extension Attention {
         rows * (capacity + 7) / 8 * 8 * width
     }
 
-    /// One decoding step with a key/value cache: for each of `rows` sequences, stores the key and value at
-    /// `position` (row r of `qkv`, `[rows, 3 * width]`) in the caches, and the query there attends to positions
-    /// 0...position. Writes `[rows, width]` to `output`. The caches (`decodeCacheCount` floats each) are this
-    /// function's own layout, one contiguous stream per sequence and head, since decoding reads the whole cache at
-    /// every step and the cache is larger than L2: keys in blocks of 8 positions stored feature-major (so 8 scores
-    /// are 8-lane operations, with no horizontal sums), values position-major. `scratch` needs
-    /// `rows * heads * capacity` floats. Split over rows; each row computed by one thread in a fixed order.
+    /// One decoding step with a key/value cache, for the sequences `rows` of the `cacheRows` that the caches hold:
+    /// stores the key and value at `position` (from `qkv`, `[rows.count, 3 * width]`, row 0 for `rows.lowerBound`)
+    /// and the query there attends to positions 0...position. Writes `[rows.count, width]` to `output`; `scratch`
+    /// needs `rows.count * heads * capacity` floats. Split into one contiguous share of the rows per thread.
+    ///
+    /// The caches (`decodeCacheCount` floats each) are in this function's own layout: blocks of 8 positions
+    /// outermost, then sequences, so positions 0...position of every sequence are one prefix of the cache and a
+    /// thread reads its rows' part of each block as one run. (Decoding reads the whole cache at every step, and
+    /// the cache is larger than L2: with a stream per sequence and head, the memory latency of starting each of
+    /// those short streams cost more than the bytes.) Within a (block, sequence) chunk of `8 * width` floats: the
+    /// keys head by head, feature-major (feature i of the 8 positions adjacent, so 8 scores are 8-lane operations
+    /// with no horizontal sums); the values position-major.
     ///
     /// Numerics: each score is `dot(q, k)` (two 8-lane fused multiply-add chains, then their lanes summed left to
-    /// right), each output feature one fused multiply-add per position in order; the same bits as the plain loop
-    /// over positions, which the tests check.
+    /// right), each output feature one fused multiply-add per position in order (as `axpy`); the same bits as the
+    /// plain loop over positions, which the tests check.
     public static func decode(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-                              keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int,
-                              position t: Int, capacity: Int, width d: Int, heads h: Int,
-                              scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
-        precondition(t < capacity)
-        let hd = d / h, blocks = (capacity + 7) / 8, length = t + 1
+                              keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>,
+                              rows: Range<Int>, cacheRows: Int, position t: Int, capacity: Int, width d: Int,
+                              heads h: Int, scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
+        precondition(t < capacity && rows.lowerBound >= 0 && rows.upperBound <= cacheRows)
+        let shares = max(1, min(rows.count, pool?.threadCount ?? 1))
+        parallel(pool, shares) { share in
+            let first = rows.lowerBound + rows.count * share / shares
+            let end = rows.lowerBound + rows.count * (share + 1) / shares
+            let offset = first - rows.lowerBound
+            decodeShare(output: output + offset * d, qkv: qkv + offset * 3 * d, keys: keys, values: values,
+                        rows: first..<end, cacheRows: cacheRows, position: t, capacity: capacity, width: d, heads: h,
+                        scratch: scratch + offset * h * capacity)
+        }
+    }
+
+    /// `decode` for one share of the rows, on one thread (`output`, `qkv` and `scratch` start at `rows.lowerBound`).
+    static func decodeShare(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+                            keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>,
+                            rows: Range<Int>, cacheRows: Int, position t: Int, capacity: Int, width d: Int,
+                            heads h: Int, scratch: UnsafeMutablePointer<Float>) {
+        let hd = d / h, length = t + 1, blocks = (length + 7) / 8
         let scale = 1 / Float(hd).squareRoot()
-        parallel(pool, rows) { r in
-            let q = qkv + r * 3 * d
-            let y = output + r * d
-            for head in 0..<h {
-                let keyBlocks = keys + (r * h + head) * blocks * 8 * hd
-                let valueRows = values + (r * h + head) * blocks * 8 * hd
-                let qh = q + head * hd
-                // Append this position's key (into its block, feature-major) and value.
-                let newKey = keyBlocks + (t / 8) * 8 * hd + t % 8
-                for i in 0..<hd { newKey[i * 8] = qh[d + i] }
-                let newValue = valueRows + t * hd
-                var i = 0
-                while i + 8 <= hd { store8(load8(qh + 2 * d + i), newValue + i); i += 8 }
-                while i < hd { newValue[i] = qh[2 * d + i]; i += 1 }
-                // Scores, 8 positions per block, then the softmax.
-                let row = scratch + (r * h + head) * capacity
-                for block in 0..<((length + 7) / 8) {
-                    let s = blockDots(qh, keyBlocks + block * 8 * hd, hd)
-                    let u = block * 8
-                    if u + 8 <= length { store8(s, row + u) } else { for lane in 0..<(length - u) { row[u + lane] = s[lane] } }
+        let base = rows.lowerBound
+        func chunk(_ cache: UnsafeMutablePointer<Float>, _ block: Int, _ r: Int) -> UnsafeMutablePointer<Float> {
+            cache + (block * cacheRows + r) * 8 * d
+        }
+        func probabilities(_ r: Int, _ head: Int) -> UnsafeMutablePointer<Float> {
+            scratch + ((r - base) * h + head) * capacity
+        }
+        // Append this position's keys and values.
+        for r in rows {
+            let q = qkv + (r - base) * 3 * d
+            let keyChunk = chunk(keys, t / 8, r) + t % 8
+            for i in 0..<d { keyChunk[i * 8] = q[d + i] }   // heads in order, so feature i of any head is at i * 8
+            let value = chunk(values, t / 8, r) + (t % 8) * d
+            var i = 0
+            while i + 8 <= d { store8(load8(q + 2 * d + i), value + i); i += 8 }
+            while i < d { value[i] = q[2 * d + i]; i += 1 }
+        }
+        // Scores, a block of 8 positions of every row at a time.
+        for block in 0..<blocks {
+            let u = block * 8, valid = min(8, length - u)
+            for r in rows {
+                let q = qkv + (r - base) * 3 * d, keyChunk = chunk(keys, block, r)
+                for head in 0..<h {
+                    let s = blockDots(q + head * hd, keyChunk + head * hd * 8, hd)
+                    let row = probabilities(r, head) + u
+                    if valid == 8 { store8(s, row) } else { for lane in 0..<valid { row[lane] = s[lane] } }
                 }
+            }
+        }
+        for r in rows {
+            for head in 0..<h {
+                let row = probabilities(r, head)
                 let maxValue = SIMDMath.maxScaled(row, count: length, scale: scale)
                 let total = SIMDMath.expInPlace(row, count: length, scale: scale, shift: maxValue)
                 let normalise = 1 / total
                 for u in 0..<length { row[u] *= normalise }
             }
-            // Output: y_f = Σ_u p_u v_u,f, one fused multiply-add per position in order per feature (as `axpy`).
-            func probabilities(_ head: Int) -> UnsafeMutablePointer<Float> { scratch + (r * h + head) * capacity }
-            func valueRows(_ head: Int) -> UnsafeMutablePointer<Float> { values + (r * h + head) * blocks * 8 * hd }
-            if hd % 32 == 0 {
-                // 32 features of one head in four registers, two such quads per pass: eight independent chains
-                // keep both FMA units busy (each chain waits for its previous step).
-                var quad = 0
-                while quad < d / 32 {
-                    let headA = quad * 32 / hd, fa = quad * 32 - headA * hd
-                    let pa = probabilities(headA), va = valueRows(headA) + fa
-                    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                    if quad + 1 < d / 32 {
-                        let headB = (quad + 1) * 32 / hd, fb = (quad + 1) * 32 - headB * hd
-                        let pb = probabilities(headB), vb = valueRows(headB) + fb
-                        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-                        for u in 0..<length {
-                            let p = SIMD8(repeating: pa[u]), vu = va + u * hd
-                            a0 = a0.addingProduct(p, load8(vu)); a1 = a1.addingProduct(p, load8(vu + 8))
-                            a2 = a2.addingProduct(p, load8(vu + 16)); a3 = a3.addingProduct(p, load8(vu + 24))
-                            let pB = SIMD8(repeating: pb[u]), wu = vb + u * hd
-                            b0 = b0.addingProduct(pB, load8(wu)); b1 = b1.addingProduct(pB, load8(wu + 8))
-                            b2 = b2.addingProduct(pB, load8(wu + 16)); b3 = b3.addingProduct(pB, load8(wu + 24))
-                        }
-                        let yb = y + (quad + 1) * 32
-                        store8(b0, yb); store8(b1, yb + 8); store8(b2, yb + 16); store8(b3, yb + 24)
-                    } else {
-                        for u in 0..<length {
-                            let p = SIMD8(repeating: pa[u]), vu = va + u * hd
-                            a0 = a0.addingProduct(p, load8(vu)); a1 = a1.addingProduct(p, load8(vu + 8))
-                            a2 = a2.addingProduct(p, load8(vu + 16)); a3 = a3.addingProduct(p, load8(vu + 24))
+        }
+        // Output: y_f = Σ_u p_u v_u,f, block by block; within a block each feature's chain continues from the value
+        // stored after the previous block (a stored float reloads exactly), so it is one chain over all positions.
+        for block in 0..<blocks {
+            let u = block * 8, valid = min(8, length - u)
+            for r in rows {
+                let y = output + (r - base) * d, valueChunk = chunk(values, block, r)
+                if hd % 8 == 0 {
+                    // 32 features at a time in four registers (independent chains), 8 when d is not a multiple of 32.
+                    var f = 0
+                    while f < d {
+                        let p0 = probabilities(r, f / hd) + u
+                        if f + 32 <= d {
+                            let p1 = probabilities(r, (f + 8) / hd) + u, p2 = probabilities(r, (f + 16) / hd) + u
+                            let p3 = probabilities(r, (f + 24) / hd) + u
+                            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                            if block > 0 { a0 = load8(y + f); a1 = load8(y + f + 8); a2 = load8(y + f + 16); a3 = load8(y + f + 24) }
+                            for lane in 0..<valid {
+                                let v = valueChunk + lane * d + f
+                                a0 = a0.addingProduct(SIMD8(repeating: p0[lane]), load8(v))
+                                a1 = a1.addingProduct(SIMD8(repeating: p1[lane]), load8(v + 8))
+                                a2 = a2.addingProduct(SIMD8(repeating: p2[lane]), load8(v + 16))
+                                a3 = a3.addingProduct(SIMD8(repeating: p3[lane]), load8(v + 24))
+                            }
+                            store8(a0, y + f); store8(a1, y + f + 8); store8(a2, y + f + 16); store8(a3, y + f + 24)
+                            f += 32
+                        } else {
+                            var a = block > 0 ? load8(y + f) : SIMD8<Float>()
+                            for lane in 0..<valid { a = a.addingProduct(SIMD8(repeating: p0[lane]), load8(valueChunk + lane * d + f)) }
+                            store8(a, y + f)
+                            f += 8
                         }
                     }
-                    let ya = y + quad * 32
-                    store8(a0, ya); store8(a1, ya + 8); store8(a2, ya + 16); store8(a3, ya + 24)
-                    quad += 2
-                }
-            } else if hd % 8 == 0 {
-                for head in 0..<h {
-                    let p = probabilities(head), v = valueRows(head)
-                    for f in stride(from: 0, to: hd, by: 8) {
-                        var a = SIMD8<Float>()
-                        for u in 0..<length { a = a.addingProduct(SIMD8(repeating: p[u]), load8(v + f + u * hd)) }
-                        store8(a, y + head * hd + f)
+                } else {
+                    if block == 0 { y.update(repeating: 0, count: d) }
+                    for lane in 0..<valid {
+                        for head in 0..<h {
+                            axpy(probabilities(r, head)[u + lane], valueChunk + lane * d + head * hd, y + head * hd, hd)
+                        }
                     }
-                }
-            } else {
-                for head in 0..<h {
-                    let p = probabilities(head), v = valueRows(head), yh = y + head * hd
-                    yh.update(repeating: 0, count: hd)
-                    for u in 0..<length { axpy(p[u], v + u * hd, yh, hd) }
                 }
             }
         }

@@ -214,17 +214,28 @@ final class ElementwiseKernelTests: XCTestCase {
             // qkv of every position: [length][rows, 3d]; the last position's output is checked.
             let steps = (0..<capacity).map { _ in randomArray(rows * 3 * d).map { $0 * 3 } }
             var outputs: [[Float]] = []
-            for pool in [nil, WorkerPool(threads: 2)] {
+            // All rows on one thread, on two, and as two calls for rows 0..<1 and 1..<3 of the same caches.
+            for (pool, splits) in [(nil, [0..<rows]), (WorkerPool(threads: 2), [0..<rows]), (nil, [0..<1, 1..<rows])] {
                 var keys = [Float](repeating: .nan, count: Attention.decodeCacheCount(rows: rows, capacity: capacity, width: d))
                 var values = keys
                 var y = [Float](repeating: .nan, count: rows * d), scratch = [Float](repeating: .nan, count: rows * heads * capacity)
                 for t in 0..<capacity {
-                    Attention.decode(output: &y, qkv: steps[t], keys: &keys, values: &values, rows: rows, position: t,
-                                     capacity: capacity, width: d, heads: heads, scratch: &scratch, pool: pool)
+                    for range in splits {
+                        let r0 = range.lowerBound
+                        y.withUnsafeMutableBufferPointer { y in
+                            scratch.withUnsafeMutableBufferPointer { scratch in
+                                Attention.decode(output: y.baseAddress! + r0 * d, qkv: Array(steps[t][(r0 * 3 * d)...]),
+                                                 keys: &keys, values: &values, rows: range, cacheRows: rows, position: t,
+                                                 capacity: capacity, width: d, heads: heads,
+                                                 scratch: scratch.baseAddress! + r0 * heads * capacity, pool: pool)
+                            }
+                        }
+                    }
                 }
                 outputs.append(y)
             }
             XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "d=\(d): thread count")
+            XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[2].map(\.bitPattern), "d=\(d): rows split between calls")
             // The plain loop, with the kernels' exp (SIMDMath) and normalisation.
             var plain = [Float](repeating: 0, count: rows * d), exact = [Double](repeating: 0, count: rows * d)
             let scale = 1 / Float(hd).squareRoot(), length = capacity, vectorEnd = hd / 8 * 8
