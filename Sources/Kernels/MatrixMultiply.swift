@@ -413,7 +413,12 @@ public enum MatrixMultiply {
             if load {
                 for r in 0..<h { for jj in 0..<width { buffer[r * nr + jj] = c[r * ldc + jj] } }
             }
-            kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            // An edge of at most 3 rows (a batch of 32 rows leaves 2): half the work of the 6-row kernel.
+            if h <= 3 {
+                kernel3x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            } else {
+                kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            }
             for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] } }
         }
     }
@@ -426,6 +431,23 @@ public enum MatrixMultiply {
     static func kernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                            _ b: UnsafePointer<Float>, _ ldb: Int,
                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        kernel(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+    }
+
+    /// `kernel6x16` for a tile of 3 rows (rows 3-5 neither computed nor stored).
+    @inline(never)
+    static func kernel3x16(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                           _ b: UnsafePointer<Float>, _ ldb: Int,
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        kernel(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+    }
+
+    /// The body of both kernels; `tileRows` (6 or 3) is a constant where it is inlined, so the branches on it fold.
+    @inline(__always)
+    static func kernel(tileRows: Int, _ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                       _ b: UnsafePointer<Float>, _ ldb: Int,
+                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        let six = tileRows > 3
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -437,12 +459,14 @@ public enum MatrixMultiply {
             c11 = cr.loadUnaligned(fromByteOffset: row &+ 32, as: V.self)
             c20 = cr.loadUnaligned(fromByteOffset: 2 &* row, as: V.self)
             c21 = cr.loadUnaligned(fromByteOffset: 2 &* row &+ 32, as: V.self)
-            c30 = cr.loadUnaligned(fromByteOffset: 3 &* row, as: V.self)
-            c31 = cr.loadUnaligned(fromByteOffset: 3 &* row &+ 32, as: V.self)
-            c40 = cr.loadUnaligned(fromByteOffset: 4 &* row, as: V.self)
-            c41 = cr.loadUnaligned(fromByteOffset: 4 &* row &+ 32, as: V.self)
-            c50 = cr.loadUnaligned(fromByteOffset: 5 &* row, as: V.self)
-            c51 = cr.loadUnaligned(fromByteOffset: 5 &* row &+ 32, as: V.self)
+            if six {
+                c30 = cr.loadUnaligned(fromByteOffset: 3 &* row, as: V.self)
+                c31 = cr.loadUnaligned(fromByteOffset: 3 &* row &+ 32, as: V.self)
+                c40 = cr.loadUnaligned(fromByteOffset: 4 &* row, as: V.self)
+                c41 = cr.loadUnaligned(fromByteOffset: 4 &* row &+ 32, as: V.self)
+                c50 = cr.loadUnaligned(fromByteOffset: 5 &* row, as: V.self)
+                c51 = cr.loadUnaligned(fromByteOffset: 5 &* row &+ 32, as: V.self)
+            }
         }
         let o1 = min(1, rows &- 1) &* rowStride, o2 = min(2, rows &- 1) &* rowStride
         let o3 = min(3, rows &- 1) &* rowStride, o4 = min(4, rows &- 1) &* rowStride
@@ -460,12 +484,14 @@ public enum MatrixMultiply {
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
             x = V(repeating: pa[o2])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: pa[o3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: pa[o4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: pa[o5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            if six {
+                x = V(repeating: pa[o3])
+                c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = V(repeating: pa[o4])
+                c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = V(repeating: pa[o5])
+                c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            }
             pa += depthStride
             pb += bStep
             p &+= 1
@@ -475,12 +501,14 @@ public enum MatrixMultiply {
         cr.storeBytes(of: c11, toByteOffset: row &+ 32, as: V.self)
         cr.storeBytes(of: c20, toByteOffset: 2 &* row, as: V.self)
         cr.storeBytes(of: c21, toByteOffset: 2 &* row &+ 32, as: V.self)
-        cr.storeBytes(of: c30, toByteOffset: 3 &* row, as: V.self)
-        cr.storeBytes(of: c31, toByteOffset: 3 &* row &+ 32, as: V.self)
-        cr.storeBytes(of: c40, toByteOffset: 4 &* row, as: V.self)
-        cr.storeBytes(of: c41, toByteOffset: 4 &* row &+ 32, as: V.self)
-        cr.storeBytes(of: c50, toByteOffset: 5 &* row, as: V.self)
-        cr.storeBytes(of: c51, toByteOffset: 5 &* row &+ 32, as: V.self)
+        if six {
+            cr.storeBytes(of: c30, toByteOffset: 3 &* row, as: V.self)
+            cr.storeBytes(of: c31, toByteOffset: 3 &* row &+ 32, as: V.self)
+            cr.storeBytes(of: c40, toByteOffset: 4 &* row, as: V.self)
+            cr.storeBytes(of: c41, toByteOffset: 4 &* row &+ 32, as: V.self)
+            cr.storeBytes(of: c50, toByteOffset: 5 &* row, as: V.self)
+            cr.storeBytes(of: c51, toByteOffset: 5 &* row &+ 32, as: V.self)
+        }
     }
 }
 

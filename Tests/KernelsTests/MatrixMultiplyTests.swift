@@ -179,7 +179,8 @@ final class MatrixMultiplyTests: XCTestCase {
     func testBothProductsAreOneFusedMultiplyAddChainPerElement() {
         let pool = WorkerPool(threads: 2)
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (6, 16, 32), (7, 17, 5), (64, 48, 33), (13, 40, 300), (70, 16, 64),
-                                         (200, 33, 100), (64, 384, 130), (3, 4200, 5)]
+                                         (200, 33, 100), (64, 384, 130), (3, 4200, 5),
+                                         (32, 40, 70), (9, 16, 20)]  // edges of 2 and 3 rows (the 3-row kernel)
         for (m, n, k) in shapes {
             for layout in MatrixMultiplyTests.layouts {
                 let problem = Problem(m: m, n: n, k: k, layout, padA: 2, padB: 3, padC: 1, seed: 11)
