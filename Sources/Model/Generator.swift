@@ -179,6 +179,9 @@ public final class Generator {
         let x = self.x + r0 * d, ln = self.ln + r0 * d, qkv = self.qkv + r0 * 3 * d, att = self.att + r0 * d
         let fc = self.fc + r0 * 4 * d, fcGelu = self.fcGelu + r0 * 4 * d, fcTanh = self.fcTanh + r0 * 4 * d
         let mean = self.mean + r0, rstd = self.rstd + r0, scratch = self.scratch + r0 * c.heads * maxLength
+        // This share's rows have a cache of their own (the part of the batch's cache before row r0 holds the rows
+        // before them), so the thread's reads at every step are one run from the start of it.
+        let shareCache = Attention.decodeCacheCount(rows: r0, capacity: maxLength, width: d)
         for l in 0..<c.layers {
             let w = model.blockParameters[l]
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
@@ -187,8 +190,9 @@ public final class Generator {
             if c.positions == .rotary {
                 Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
             }
-            Attention.decode(output: att, qkv: qkv, keys: keys[l], values: values[l], rows: range, cacheRows: batch,
-                             position: t, capacity: maxLength, width: d, heads: c.heads, scratch: scratch, pool: nil)
+            Attention.decode(output: att, qkv: qkv, keys: keys[l] + shareCache, values: values[l] + shareCache,
+                             rows: 0..<rows, cacheRows: rows, position: t, capacity: maxLength, width: d, heads: c.heads,
+                             scratch: scratch, pool: nil)
             Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: nil)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
             Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: nil)
