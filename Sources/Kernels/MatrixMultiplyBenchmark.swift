@@ -32,10 +32,10 @@ public enum MatrixMultiplyBenchmark {
         for shape in shapes {
             let (m, n, k) = (shape.m, shape.n, shape.k)
             let aCount = m * k, bCount = k * n
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, aCount))
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(1, bCount))
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * n))
-            defer { a.deallocate(); b.deallocate(); c.deallocate() }
+            // Allocated as the model allocates its arenas (and as numpy allocates large arrays: on huge pages).
+            let a = ArenaMemory.allocate(floats: aCount), b = ArenaMemory.allocate(floats: bCount)
+            let c = ArenaMemory.allocate(floats: m * n)
+            defer { ArenaMemory.deallocate(a); ArenaMemory.deallocate(b); ArenaMemory.deallocate(c) }
             var state: UInt64 = 0x9E37_79B9_7F4A_7C15
             func next() -> Float {
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
