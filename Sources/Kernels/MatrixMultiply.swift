@@ -16,9 +16,10 @@ import Glibc
 ///   So every element of C is one chain of fused multiply-adds in increasing p (a float stored between slices is
 ///   reloaded exactly), which `multiplyUnpacked` reproduces bit for bit.
 /// - Steps of as many k slices as keep the packed op(B) within 2 MiB (`slabBudget`; at least one slice): per step,
-///   one pool call packs op(B) for the step (and op(A), shared, when the plan splits columns), a second runs the
-///   tasks — row blocks (× column groups when m is small) — each sweeping the step's slices over its block of C,
-///   which stays in L2. Without a pool the same steps run inline (one slice per step when m < k).
+///   one pool call packs op(B) for the step, a second runs the tasks — row blocks (× column groups when m is
+///   small) — each sweeping the step's slices over its block of C, which stays in L2. Without a pool the same
+///   steps run inline (one slice per step when m < k). A small C with a pool (the weight gradients) is instead cut
+///   into one strip per thread, each an independent product of its own: no packed panel crosses between cores.
 /// - Threads split only the output, so every element of C is produced by one thread with the same sequence of
 ///   operations (its slices in increasing order, one fused multiply-add per p within a slice) whatever the thread
 ///   count or loop order: the result is bit-identical with any pool (or none).
@@ -116,12 +117,39 @@ public enum MatrixMultiply {
         var threads = pool?.threadCount ?? 1
         if m * n * k < parallelThreshold { threads = 1 }
 
+        // A small C (fewer row blocks than two per thread: the weight gradients dYᵀ·X, m and n a layer's widths, k
+        // the tokens): one independent single-threaded product per thread on a strip of C, each packing what it
+        // reads. Sharing packed operands between the threads instead cost up to 45 % on this host whenever its two
+        // virtual CPUs sat apart (every panel one core packed then crossed to the other); a strip repacks only the
+        // smaller operand (row strips when op(B) is the smaller, m >= n; column strips otherwise). Two strips per
+        // thread, for balance, measured slower in both states.
+        if let pool, threads > 1, prepacked == nil,
+           Plan(m: m, panels: (min(n, ncMax) + nr - 1) / nr, threads: threads).panelGroups > 1 {
+            let byRows = m >= n
+            let units = byRows ? (m + mr - 1) / mr : (n + nr - 1) / nr   // row tiles or column panels
+            let strips = min(units, threads)
+            pool.parallelFor(strips) { strip in
+                let lo = units * strip / strips, hi = units * (strip + 1) / strips
+                if byRows {
+                    let r0 = lo * mr, rows = min(m, hi * mr) - r0
+                    multiply(m: rows, n: n, k: k, a: transposeA ? a + r0 : a + r0 * lda, lda: lda,
+                             transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB, prepacked: nil,
+                             c: c + r0 * ldc, ldc: ldc, accumulate: accumulate, pool: nil)
+                } else {
+                    let j0 = lo * nr, columns = min(n, hi * nr) - j0
+                    multiply(m: m, n: columns, k: k, a: a, lda: lda, transposeA: transposeA,
+                             b: transposeB ? b + j0 * ldb : b + j0, ldb: ldb, transposeB: transposeB, prepacked: nil,
+                             c: c + j0, ldc: ldc, accumulate: accumulate, pool: nil)
+                }
+            }
+            return
+        }
+
         let scratch = GemmScratch.current
         let o = Operands(a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                          c: c, ldc: ldc)
 
         let slices = (k + kc - 1) / kc
-        let aHeight = (m + mr - 1) / mr * mr
         let parallel = threads > 1 ? pool : nil
         var jc = 0
         while jc < n {
@@ -129,48 +157,35 @@ public enum MatrixMultiply {
             let panels = (nb + nr - 1) / nr
             let slabWidth = panels * nr
             let plan = Plan(m: m, panels: panels, threads: threads)
-            // k slices per step: their packed op(B) (and op(A), when shared) stays within the slab budget, so it is
+            // k slices per step: their packed op(B) stays within the slab budget, so it is
             // consumed from cache rather than written out to memory and read back. One thread with C smaller than
             // op(B) (m < k): one slice per step, so the freshly packed slice is still in L2 for every row block.
             let step = prepacked != nil ? slices
                 : parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
             let packedB = prepacked.map { UnsafeMutablePointer(mutating: $0 + jc * k) }
                 ?? scratch.bBuffer(count: min(k, step * kc) * slabWidth)
-            // With column groups (small m), op(A) is packed once per step for all groups instead of once per task.
-            // A transposed A is always packed; a row-major A only for a one-slice product with a wide op(B) (see
-            // `inPlaceAPanels`), else read in place.
+            // A transposed A is always packed (by each task, for its rows); a row-major A only for a one-slice
+            // product with a wide op(B) (see `inPlaceAPanels`), else read in place.
             let packsA = transposeA || (panels > inPlaceAPanels && k <= kc)
-            let sharedA = packsA && parallel != nil && plan.panelGroups > 1
-                ? scratch.sharedABuffer(count: min(k, step * kc) * aHeight) : nil
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
             let per = (panels + chunks - 1) / chunks
             var first = 0
             while first < slices {
                 let stepSlices = first..<min(slices, first + step)
                 let pcBase = first * kc
-                let bTasks = prepacked != nil ? 0 : stepSlices.count * chunks
+                let packTasks = prepacked != nil ? 0 : stepSlices.count * chunks
                 let pack = { (t: Int) in
-                    if t < bTasks {
-                        let pc = pcBase + (t / chunks) * kc, kb = min(kc, k - pc)
-                        let lo = (t % chunks) * per, hi = min(panels, lo + per)
-                        if lo < hi {
-                            packB(o, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi,
-                                  into: packedB + (pc - pcBase) * slabWidth)
-                        }
-                    } else if let sharedA {
-                        let slice = (t - bTasks) / plan.rowBlocks, block = (t - bTasks) % plan.rowBlocks
-                        let pc = pcBase + slice * kc, kb = min(kc, k - pc), r0 = block * plan.mc
-                        packA(o, rows: r0..<min(m, r0 + plan.mc), pc: pc, kb: kb,
-                              into: sharedA + (pc - pcBase) * aHeight + r0 * kb)
+                    let pc = pcBase + (t / chunks) * kc, kb = min(kc, k - pc)
+                    let lo = (t % chunks) * per, hi = min(panels, lo + per)
+                    if lo < hi {
+                        packB(o, pc: pc, kb: kb, jc: jc, nb: nb, panels: lo..<hi, into: packedB + (pc - pcBase) * slabWidth)
                     }
                 }
-                let packTasks = bTasks + (sharedA == nil ? 0 : stepSlices.count * plan.rowBlocks)
                 // Each task sweeps the step's slices over its block of C (which stays in L2).
                 let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
                     macroKernel(o, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k, packsA: packsA,
-                                jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth,
-                                sharedA: sharedA.map { UnsafePointer($0) }, aHeight: aHeight, accumulate: accumulate)
+                                jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth, accumulate: accumulate)
                 }
                 if let parallel {
                     parallel.parallelFor(packTasks, pack)
@@ -356,14 +371,14 @@ public enum MatrixMultiply {
 
     /// One task: for each k slice of `slices` in order (packed op(B) of the slice at pc at
     /// packedB + (pc - pcBase)·slabWidth), finds its rows of op(A) — read in place unless `packsA`, else packed
-    /// here (or found in `sharedA`, laid out the same way with aHeight) — then runs the register tile over its
+    /// here — then runs the register tile over its
     /// column panels (column panel outer, row panel inner: the 16-wide B panel stays in L1, the rows of A in L2).
     static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
                             k: Int, packsA: Bool, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
-                            sharedA shared: UnsafePointer<Float>?, aHeight: Int, accumulate: Bool) {
+                            accumulate: Bool) {
         let scratch = GemmScratch.current
         let rowPanels = (rows.count + mr - 1) / mr
-        let ownA = packsA && shared == nil ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
+        let ownA = packsA ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
         for slice in slices {
             let pc = slice * kc, kb = min(kc, k - pc)
             let load = pc > 0 || accumulate
@@ -375,12 +390,8 @@ public enum MatrixMultiply {
                 (a, rowStride, depthStride) = (o.a + rows.lowerBound * o.lda + pc, o.lda, 1)
                 aStep = mr * o.lda
             } else {
-                if let shared {
-                    a = shared + (pc - pcBase) * aHeight + rows.lowerBound * kb
-                } else {
-                    packA(o, rows: rows, pc: pc, kb: kb, into: ownA!)
-                    a = UnsafePointer(ownA!)
-                }
+                packA(o, rows: rows, pc: pc, kb: kb, into: ownA!)
+                a = UnsafePointer(ownA!)
                 (rowStride, depthStride, aStep) = (1, mr, mr * kb)
             }
             let slab = packedB + (pc - pcBase) * slabWidth
@@ -536,7 +547,7 @@ struct GrowOnlyBuffer {
 
 /// Per-thread packing buffers (and the fused kernels' working memory); freed when the thread exits.
 final class GemmScratch {
-    private var a = GrowOnlyBuffer(), b = GrowOnlyBuffer(), sharedA = GrowOnlyBuffer()
+    private var a = GrowOnlyBuffer(), b = GrowOnlyBuffer()
     /// Working memory of the kernels built on `multiplyUnpacked` (attention) and of LayerNorm's backward pass;
     /// never used by the products themselves.
     private var work = GrowOnlyBuffer()
@@ -548,11 +559,10 @@ final class GemmScratch {
 
     deinit {
         UnsafeMutableRawPointer(tile).deallocate()
-        a.free(); b.free(); sharedA.free(); work.free()
+        a.free(); b.free(); work.free()
     }
 
     func aBuffer(count: Int) -> UnsafeMutablePointer<Float> { a.get(count) }
-    func sharedABuffer(count: Int) -> UnsafeMutablePointer<Float> { sharedA.get(count) }
     func bBuffer(count: Int) -> UnsafeMutablePointer<Float> { b.get(count) }
     func workBuffer(count: Int) -> UnsafeMutablePointer<Float> { work.get(count) }
 
