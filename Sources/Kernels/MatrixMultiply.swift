@@ -119,10 +119,11 @@ public enum MatrixMultiply {
 
         // A small C (fewer row blocks than two per thread: the weight gradients dYᵀ·X, m and n a layer's widths, k
         // the tokens): one independent single-threaded product per thread on a strip of C, each packing what it
-        // reads. Sharing packed operands between the threads instead cost up to 45 % on this host whenever its two
-        // virtual CPUs sat apart (every panel one core packed then crossed to the other); a strip repacks only the
-        // smaller operand (row strips when op(B) is the smaller, m >= n; column strips otherwise). Two strips per
-        // thread, for balance, measured slower in both states.
+        // reads, so no packed panel crosses from one core to the other. Sharing the packed operands instead ran at
+        // half speed in this host's slow phases (likely the two virtual CPUs placed apart, where every crossing is
+        // a remote fetch), and was no faster in its quiet ones. A strip repacks only the smaller operand: row
+        // strips when op(B) is the smaller (m >= n), column strips otherwise. (Two strips per thread, for balance,
+        // measured slower in both phases.)
         if let pool, threads > 1, prepacked == nil,
            Plan(m: m, panels: (min(n, ncMax) + nr - 1) / nr, threads: threads).panelGroups > 1 {
             let byRows = m >= n
