@@ -4,7 +4,8 @@
 # Usage: bench/gemm.sh [REPEATS [THREADS...]]          (defaults: 5 repeats per run; threads 1 2)
 # Env: GEMM_ROUNDS=n (default 3) interleaved rounds; GEMM_SCRATCH=dir SwiftPM scratch path (default .build);
 #      GEMM_SHAPES="m,n,k,tA,tB ..." (default: the training shapes, bench/gemm.py --list).
-# The Swift side is a small driver compiled here against the Kernels module (until `cfg-run bench --gemm` exists).
+# The Swift side is a small driver compiled here against the Kernels module (`cfg-run bench --gemm` runs the same
+# measurement on the default shapes; the driver takes any shapes).
 # Prints the raw lines, then a table; bench/README.md's "Matrix multiply" table comes from this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -203,7 +203,8 @@ extension Attention {
     /// the cache is larger than L2: with a stream per sequence and head, the memory latency of starting each of
     /// those short streams cost more than the bytes.) Within a (block, sequence) chunk of `8 * width` floats: the
     /// keys head by head, feature-major (feature i of the 8 positions adjacent, so 8 scores are 8-lane operations
-    /// with no horizontal sums); the values position-major.
+    /// with no horizontal sums); the values position-major. (A caller that splits the rows between its threads
+    /// itself reads best with a cache per share, `cacheRows` its share's rows, as `Generator` does.)
     ///
     /// Numerics: each score is `dot(q, k)` (two 8-lane fused multiply-add chains, then their lanes summed left to
     /// right), each output feature one fused multiply-add per position in order (as `axpy`); the same bits as the
