@@ -7,6 +7,8 @@ import SeededRandom
 ///
 /// The sampler keeps its own buffers (sized for `batch` sequences of up to the model's `maxSequence` tokens), so it
 /// does not disturb the model's training activations. Sampling draws from one `SeededGenerator`, in row order.
+/// Each thread runs a share of the rows through all the layers, with a key/value cache of its own; every row's
+/// numbers are its own, so the results are the same bits whatever the thread count (a test checks this).
 public final class Generator {
     public let model: GPT
     public let batch: Int
