@@ -16,9 +16,4 @@ for r in $(seq "$REPEATS"); do
   t=$(OMP_NUM_THREADS=2 "$PYTHON" bench/torch_reference.py --layers 4 --d 128 --heads 4 --batch 64 --seq 128 \
       --steps 3 --warmup 1 --threads 2 --input token --generate --json | sed 's/.*"tokens_per_s": \([0-9.]*\).*/\1/')
   printf '(4,128,4) %s %s\n' "$s" "$t"
-done | tee >(cat >&2) | awk '{ s = s " " $2; t = t " " $3 }
-  function median(list,   a, n, i, j, x) { n = split(list, a, " ");
-    for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  END { printf "\nsampling (4,128,4)  swift %.0f tok/s  torch %.0f tok/s  swift/torch %.2fx (medians)\n",
-        median(s), median(t), median(s) / median(t) }'
+done | tee >(cat >&2) | awk -f bench/medians.awk

@@ -192,56 +192,37 @@ extension Attention {
         rows * (capacity + 7) / 8 * 8 * width
     }
 
-    /// One decoding step with a key/value cache, for the sequences `rows` of the `cacheRows` that the caches hold:
-    /// stores the key and value at `position` (from `qkv`, `[rows.count, 3 * width]`, row 0 for `rows.lowerBound`)
-    /// and the query there attends to positions 0...position. Writes `[rows.count, width]` to `output`; `scratch`
-    /// needs `rows.count * heads * capacity` floats. Split into one contiguous share of the rows per thread.
+    /// One decoding step with a key/value cache, for `rows` sequences: stores the key and value at `position`
+    /// (from `qkv`, `[rows, 3 * width]`) and the query there attends to positions 0...position. Writes
+    /// `[rows, width]` to `output`; `scratch` needs `rows * heads * capacity` floats. Single-threaded: a caller
+    /// with threads gives each its own share of the sequences and a cache of its own (as `Generator` does), so
+    /// that each thread reads one run of memory; every sequence's numbers are its own, whatever the split.
     ///
-    /// The caches (`decodeCacheCount` floats each) are in this function's own layout: blocks of 8 positions
-    /// outermost, then sequences, so positions 0...position of every sequence are one prefix of the cache and a
-    /// thread reads its rows' part of each block as one run. (Decoding reads the whole cache at every step, and
-    /// the cache is larger than L2: with a stream per sequence and head, the memory latency of starting each of
-    /// those short streams cost more than the bytes.) Within a (block, sequence) chunk of `8 * width` floats: the
-    /// keys head by head, feature-major (feature i of the 8 positions adjacent, so 8 scores are 8-lane operations
-    /// with no horizontal sums); the values position-major. (A caller that splits the rows between its threads
-    /// itself reads best with a cache per share, `cacheRows` its share's rows, as `Generator` does.)
+    /// The caches (`decodeCacheCount(rows:capacity:width:)` floats each) are in this function's own layout: blocks
+    /// of 8 positions outermost, then sequences, so positions 0...position of every sequence are one prefix of the
+    /// cache, read as one run. (Decoding reads the whole cache at every step, and the cache is larger than L2: with
+    /// a stream per sequence and head, the memory latency of starting each of those short streams cost more than
+    /// the bytes.) Within a (block, sequence) chunk of `8 * width` floats: the keys head by head, feature-major
+    /// (feature i of the 8 positions adjacent, so 8 scores are 8-lane operations with no horizontal sums); the
+    /// values position-major.
     ///
     /// Numerics: each score is `dot(q, k)` (two 8-lane fused multiply-add chains, then their lanes summed left to
     /// right), each output feature one fused multiply-add per position in order (as `axpy`); the same bits as the
     /// plain loop over positions, which the tests check.
     public static func decode(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-                              keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>,
-                              rows: Range<Int>, cacheRows: Int, position t: Int, capacity: Int, width d: Int,
-                              heads h: Int, scratch: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
-        precondition(t < capacity && rows.lowerBound >= 0 && rows.upperBound <= cacheRows)
-        let shares = max(1, min(rows.count, pool?.threadCount ?? 1))
-        parallel(pool, shares) { share in
-            let first = rows.lowerBound + rows.count * share / shares
-            let end = rows.lowerBound + rows.count * (share + 1) / shares
-            let offset = first - rows.lowerBound
-            decodeShare(output: output + offset * d, qkv: qkv + offset * 3 * d, keys: keys, values: values,
-                        rows: first..<end, cacheRows: cacheRows, position: t, capacity: capacity, width: d, heads: h,
-                        scratch: scratch + offset * h * capacity)
-        }
-    }
-
-    /// `decode` for one share of the rows, on one thread (`output`, `qkv` and `scratch` start at `rows.lowerBound`).
-    static func decodeShare(output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-                            keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>,
-                            rows: Range<Int>, cacheRows: Int, position t: Int, capacity: Int, width d: Int,
-                            heads h: Int, scratch: UnsafeMutablePointer<Float>) {
+                              keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int,
+                              position t: Int, capacity: Int, width d: Int, heads h: Int,
+                              scratch: UnsafeMutablePointer<Float>) {
+        precondition(t < capacity)
         let hd = d / h, length = t + 1, blocks = (length + 7) / 8
         let scale = 1 / Float(hd).squareRoot()
-        let base = rows.lowerBound
         func chunk(_ cache: UnsafeMutablePointer<Float>, _ block: Int, _ r: Int) -> UnsafeMutablePointer<Float> {
-            cache + (block * cacheRows + r) * 8 * d
+            cache + (block * rows + r) * 8 * d
         }
-        func probabilities(_ r: Int, _ head: Int) -> UnsafeMutablePointer<Float> {
-            scratch + ((r - base) * h + head) * capacity
-        }
+        func probabilities(_ r: Int, _ head: Int) -> UnsafeMutablePointer<Float> { scratch + (r * h + head) * capacity }
         // Append this position's keys and values.
-        for r in rows {
-            let q = qkv + (r - base) * 3 * d
+        for r in 0..<rows {
+            let q = qkv + r * 3 * d
             let keyChunk = chunk(keys, t / 8, r) + t % 8
             for i in 0..<d { keyChunk[i * 8] = q[d + i] }   // heads in order, so feature i of any head is at i * 8
             let value = chunk(values, t / 8, r) + (t % 8) * d
@@ -252,8 +233,8 @@ extension Attention {
         // Scores, a block of 8 positions of every row at a time.
         for block in 0..<blocks {
             let u = block * 8, valid = min(8, length - u)
-            for r in rows {
-                let q = qkv + (r - base) * 3 * d, keyChunk = chunk(keys, block, r)
+            for r in 0..<rows {
+                let q = qkv + r * 3 * d, keyChunk = chunk(keys, block, r)
                 for head in 0..<h {
                     let s = blockDots(q + head * hd, keyChunk + head * hd * 8, hd)
                     let row = probabilities(r, head) + u
@@ -261,7 +242,7 @@ extension Attention {
                 }
             }
         }
-        for r in rows {
+        for r in 0..<rows {
             for head in 0..<h {
                 let row = probabilities(r, head)
                 let maxValue = SIMDMath.maxScaled(row, count: length, scale: scale)
@@ -274,8 +255,8 @@ extension Attention {
         // stored after the previous block (a stored float reloads exactly), so it is one chain over all positions.
         for block in 0..<blocks {
             let u = block * 8, valid = min(8, length - u)
-            for r in rows {
-                let y = output + (r - base) * d, valueChunk = chunk(values, block, r)
+            for r in 0..<rows {
+                let y = output + r * d, valueChunk = chunk(values, block, r)
                 if hd % 8 == 0 {
                     // 32 features at a time in four registers (independent chains), 8 when d is not a multiple of 32.
                     var f = 0

@@ -193,8 +193,7 @@ public final class Generator {
                 Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
             }
             Attention.decode(output: att, qkv: qkv, keys: keys[l] + shareCache, values: values[l] + shareCache,
-                             rows: 0..<rows, cacheRows: rows, position: t, capacity: maxLength, width: d, heads: c.heads,
-                             scratch: scratch, pool: nil)
+                             rows: rows, position: t, capacity: maxLength, width: d, heads: c.heads, scratch: scratch)
             Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: nil)
             LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
             Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: nil)
