@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// Runs the built `cfg-run` executable for the CLI test suites.
+class CLITestCase: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `cfg-run` binary beside the test bundle (this test target depends on it, so it is built first).
+    var executable: URL {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [folder, folder.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("cfg-run")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("cfg-run")
+    }
+
+    /// Runs `cfg-run` with `arguments` in the repository root; `input` is written to its standard input from another
+    /// thread (so a large input cannot deadlock against its output). A run past `timeout` seconds is killed and fails
+    /// the test: nothing may hang.
+    func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
+             timeout: Double = 300, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = CLITestCase.root
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        let writer = inPipe.fileHandleForWriting
+        let bytes = Data((input ?? "").utf8)
+        DispatchQueue.global().async {
+            if !bytes.isEmpty { try? writer.write(contentsOf: bytes) }
+            try? writer.close()
+        }
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        var stderr = Data()
+        let errorReader = DispatchWorkItem { stderr = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(execute: errorReader)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        errorReader.wait()
+        process.waitUntilExit()
+        watchdog.cancel()
+        if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM {
+            XCTFail("cfg-run \(arguments.joined(separator: " ")) ran past \(timeout) s", file: file, line: line)
+        }
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
