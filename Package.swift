@@ -2,9 +2,10 @@
 import PackageDescription
 
 // One module per concern; dependencies point one way:
-//   SeededRandom <- Grammar ----------------\
-//   Kernels <- Model (<- SeededRandom) ------ Runner <- cfg-run (executable: parses arguments and prints)
+//   SeededRandom, Files <- Grammar ---------\
+//   Kernels <- Model (<- SeededRandom, Files) - Runner <- cfg-run (executable: parses arguments and prints)
 //   Tokenizer -------------------------------/
+//   Files (reading with reasons, atomic writes, locks, output paths) <- Grammar, Model, Runner, cfg-run
 // Grammar and the numeric kernels know nothing of each other.
 let package = Package(
     name: "cfg-run",
@@ -14,26 +15,29 @@ let package = Package(
     ],
     targets: [
         .target(name: "SeededRandom"),
-        .target(name: "Grammar", dependencies: ["SeededRandom"]),
+        // Durable files: atomic replacement, advisory locks, output paths that cannot clobber devices, plain reasons.
+        .target(name: "Files"),
+        .target(name: "Grammar", dependencies: ["SeededRandom", "Files"]),
         // Numeric kernels (worker pool, GEMM). -march=x86-64-v3 (AVX2+FMA, any x86-64 CPU since ~2013/2015) lets the
         // SIMD `addingProduct` become vfmadd231ps instead of a per-lane fmaf call; see Sources/Kernels/MatrixMultiply.swift.
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]),
         // The GPT: forward/backward by hand over flat arenas, optimizer, sampling, checkpoints. Uses the kernels.
-        .target(name: "Model", dependencies: ["Kernels", "SeededRandom"]),
+        .target(name: "Model", dependencies: ["Kernels", "SeededRandom", "Files"]),
         // Vocabulary designs: encodings of sentences into model tokens and targets.
         .target(name: "Tokenizer"),
         // The runner: training sweeps over sizes x vocabulary designs x seeds, evaluation, CSV, claims.
-        .target(name: "Runner", dependencies: ["Grammar", "Tokenizer", "Model", "SeededRandom"]),
-        .executableTarget(name: "cfg-run", dependencies: ["Grammar", "Runner", "Model", "Tokenizer", "Kernels"]),
+        .target(name: "Runner", dependencies: ["Grammar", "Tokenizer", "Model", "SeededRandom", "Files"]),
+        .executableTarget(name: "cfg-run", dependencies: ["Grammar", "Runner", "Model", "Tokenizer", "Kernels", "Files"]),
         // libFuzzer target for the .cfg reader and the checker; see tools/fuzz/README.md.
         // Built normally it replays a corpus; with -DFUZZING and -sanitize=fuzzer it is the fuzz entry point.
         .executableTarget(name: "cfg-fuzz", dependencies: ["Grammar"]),
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "SeededRandom"], exclude: ["Fixtures"]),
-        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom"], exclude: ["FuzzRegressions"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom", "Files"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Grammar", "Tokenizer", "Model", "SeededRandom"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Grammar", "Tokenizer", "Model", "SeededRandom", "Files"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files"]),
         .testTarget(name: "CLITests", dependencies: ["cfg-run"]),
     ]
 )

@@ -20,6 +20,10 @@ public struct ChartParser: Sendable {
     /// Upper bound on the number of chart entries (nonterminal, span) for one string.
     public static let maxEntries = 20_000_000
 
+    /// The longest string this parser analyses: `(length + 1) x normal-form symbols` must stay within
+    /// ``maxWorkCells``; a longer string fails with a ``Failure`` at once.
+    public var maximumLength: Int { ChartParser.maxWorkCells / normalForm.symbolCount - 1 }
+
     /// Why a string could not be analysed.
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let message: String

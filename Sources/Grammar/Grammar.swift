@@ -57,6 +57,79 @@ public struct Grammar: Sendable {
         return .success(ids)
     }
 
+    /// Terminal ids of one line of UTF-8 text (without its line break) whose terminal names are separated by white
+    /// space: space, tab, carriage return, vertical tab or form feed, as in a `.cfg` file (so a line of a `\r\n`
+    /// file reads like the same line of a `\n` file). Linear in the line's length.
+    ///
+    /// Fails with the first problem from the left, located by a 1-based column that counts Unicode scalars; a
+    /// line that is not valid UTF-8 fails as such even when an unknown terminal comes first.
+    public func encode(line: UnsafeBufferPointer<UInt8>) -> Result<[Int], LineProblem> {
+        var ids: [Int] = []
+        var index = 0
+        var column = 0  // Unicode scalars before `index`
+        var unknown: LineProblem?
+        while index < line.count {
+            if Grammar.isWhiteSpace(line[index]) {
+                index += 1
+                column += 1
+                continue
+            }
+            let start = index, startColumn = column + 1
+            var ascii = true
+            while index < line.count && !Grammar.isWhiteSpace(line[index]) {
+                let byte = line[index]
+                if byte >= 0x80 { ascii = false }
+                if byte & 0xC0 != 0x80 { column += 1 }  // not a continuation byte: a new scalar
+                index += 1
+            }
+            let token = UnsafeBufferPointer(rebasing: line[start..<index])
+            if !ascii, let invalid = Grammar.firstInvalidScalar(token) {
+                return .failure(.invalidUTF8(column: startColumn + invalid))
+            }
+            if unknown != nil { continue }  // only validity matters after an unknown terminal
+            let name = String(decoding: token, as: UTF8.self)
+            if let id = terminalIndex[name] {
+                ids.append(id)
+            } else {
+                unknown = .unknownTerminal(name: name, column: startColumn)
+            }
+        }
+        if let unknown { return .failure(unknown) }
+        return .success(ids)
+    }
+
+    /// ``encode(line:)`` for a line given as text.
+    public func encode(line: some StringProtocol) -> Result<[Int], LineProblem> {
+        var text = String(line)
+        return text.withUTF8 { encode(line: $0) }
+    }
+
+    /// Why a line of text is not a string of terminals (``encode(line:)``).
+    public enum LineProblem: Error, Equatable, Sendable {
+        /// A token that is not a terminal name; `column` (1-based, in Unicode scalars) is where it starts.
+        case unknownTerminal(name: String, column: Int)
+        /// A byte sequence that is not UTF-8, at `column` (1-based, in Unicode scalars before it, plus one).
+        case invalidUTF8(column: Int)
+    }
+
+    static func isWhiteSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D && byte != 0x0A)
+    }
+
+    /// The 0-based scalar offset of the first invalid UTF-8 sequence in `bytes`, or nil if they are valid UTF-8.
+    static func firstInvalidScalar(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var scalars = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .emptyInput: return nil
+            case .error: return scalars
+            case .scalarValue: scalars += 1
+            }
+        }
+    }
+
     /// The terminal names of `ids` joined by single spaces.
     public func decode(_ ids: [Int]) -> String {
         ids.map { terminals[$0] }.joined(separator: " ")

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// Exact properties of a grammar computed by dynamic programming over its rules (no sampling).
@@ -129,6 +130,15 @@ public enum GrammarAnalysis {
         expectedLengths(rules: grammar.rules, rulesOf: grammar.rulesOf, count: grammar.nonterminals.count)
     }
 
+    /// The expected length of the grammar's strings (of its start symbol), in terminals: finite for every
+    /// ``Grammar`` value, which is validated to have one.
+    public static func expectedLength(of grammar: Grammar) -> Double {
+        guard case .success(let expected) = expectedLengths(grammar) else {
+            preconditionFailure("a Grammar value always has a finite expected length")
+        }
+        return expected[grammar.start]
+    }
+
     /// Why a grammar's expected length could not be computed.
     public struct InfiniteExpectation: Error {
         /// The nonterminals of the recursive component at fault.
@@ -244,12 +254,10 @@ enum GrammarValidator {
     }
 }
 
-func readFileBytes(_ path: String) -> [UInt8]? {
-    if path == "-" {
-        return Array(FileHandle.standardInput.readDataToEndOfFile())
-    }
-    guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return Array(data)
+/// The bytes of the file at `path`, or of standard input for `-`; at most 1 GiB (no grammar is that large, and
+/// an endless stream given by mistake must not fill the memory).
+func readFileBytes(_ path: String) throws(FileReading.Failure) -> [UInt8] {
+    try FileReading.contents(ofFile: path == "-" ? "/dev/stdin" : path, limit: 1 << 30)
 }
 
 func inSourceOrder(_ a: GrammarDiagnostic, _ b: GrammarDiagnostic) -> Bool {

@@ -6,11 +6,15 @@ public enum GrammarReader {
     /// How far a weight sum may stray from 1 before it is an error (the weights are then normalised exactly).
     public static let weightSumTolerance = 1e-6
 
-    /// Reads and validates the grammar in the file at `path`.
+    /// Reads and validates the grammar in the file at `path` (`-` reads standard input). A file that cannot be
+    /// read is reported at line 1, column 1 with the reason ("cannot read the file: no such file").
     public static func read(path: String) throws(GrammarError) -> Grammar {
-        guard let bytes = readFileBytes(path) else {
+        let bytes: [UInt8]
+        do {
+            bytes = try readFileBytes(path)
+        } catch {
             throw GrammarError(diagnostics: [GrammarDiagnostic(
-                .error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the file")])
+                .error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read the file: \(error.reason)")])
         }
         return try parse(bytes: bytes, source: path)
     }
@@ -199,12 +203,10 @@ struct LineParser {
                     throw SyntaxError(column: token.column, message: "expected a symbol before the weight \(token.text)")
                 }
                 let inner = String(String.UnicodeScalarView(token.text.unicodeScalars.dropFirst().dropLast()))
-                guard let value = Double(inner), value.isFinite, value > 0, value <= 1,
-                      inner.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "-" || $0 == "+") })
-                else {
-                    throw SyntaxError(column: token.column, message: "expected a probability in (0, 1] like [0.25], found '\(token.text)' (a rule of weight 0 can never be used: remove it)")
+                if let problem = Self.weightProblem(inner) {
+                    throw SyntaxError(column: token.column, message: "expected a probability in (0, 1] like [0.25], found '\(token.text)': \(problem)")
                 }
-                weight = value
+                weight = Double(inner)!
                 continue
             }
             alternative.append(RawSymbol(name: token.text, location: location(line, token.column)))
@@ -212,6 +214,27 @@ struct LineParser {
         try finishAlternative(at: endColumn)
         rules.append(contentsOf: parsed)
         previousLHS = lhs
+    }
+
+    /// Why the text between a weight's brackets is not a probability in (0, 1], or nil when it is one.
+    static func weightProblem(_ inner: String) -> String? {
+        let isDecimal = inner.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "-" || $0 == "+") }
+        guard isDecimal, let value = Double(inner) else {
+            return "not a number (a weight is a decimal number such as 0.25 or 2.5e-1)"
+        }
+        if value < 0 || (value == 0 && inner.hasPrefix("-")) { return "a probability cannot be negative" }
+        if value == 0 {
+            // "1e-400" is positive but rounds to 0; "0" and "0.0" are zero.
+            let mantissa = inner.prefix { $0 != "e" && $0 != "E" }
+            if mantissa.contains(where: { $0 >= "1" && $0 <= "9" }) {
+                return "too small to represent: it rounds to 0 (the smallest positive weight is about 5e-324)"
+            }
+            return "a rule of weight 0 can never be used: remove it"
+        }
+        if value > 1 {
+            return "a probability cannot exceed 1 (the weights of one nonterminal's rules are probabilities that sum to 1)"
+        }
+        return nil
     }
 
     private func checkSymbol(_ token: Token) throws(SyntaxError) {

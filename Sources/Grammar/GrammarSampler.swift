@@ -1,3 +1,4 @@
+import Foundation
 import SeededRandom
 
 /// Draws strings from a grammar: each nonterminal picks one of its rules (uniformly, or by the rules' weights)
@@ -108,5 +109,55 @@ public struct GrammarSampler: Sendable {
                 if head < 0 { out.append(~head) } else { stack.append(head) }
             }
         }}}}}}}
+    }
+}
+
+extension GrammarSampler {
+    /// The longest expected string length, in terminals, of a grammar that cfg-run samples from, computes sampled
+    /// statistics of, benchmarks or trains on: one million.
+    ///
+    /// The sampler has no limit of its own: it produces whatever the rules derive. A grammar's expected length is
+    /// known exactly (``GrammarAnalysis/expectedLength(of:)``), and past this one every use is hopeless anyway: a
+    /// thousand strings are a billion terminals (8 GB as `[Int]`, seconds to minutes to draw), exact parsing stops
+    /// well before (``ChartParser/maxWorkCells`` bounds length x normal-form symbols at four million, so a grammar
+    /// of 40 normal-form symbols parses strings of up to 100,000 terminals), and no model window holds such a
+    /// string. A generated grammar of 30 levels has strings of about 10^12 terminals.
+    public static let maximumExpectedLength: Double = 1_000_000
+
+    /// Throws ``ExpectedLengthTooLong`` when the expected length of `grammar`'s strings exceeds `limit` (by default
+    /// ``maximumExpectedLength``). Call it before sampling many strings, training or measuring on a grammar; its
+    /// description says the expected length, the limit and what to do.
+    public static func checkExpectedLength(of grammar: Grammar,
+                                           limit: Double = maximumExpectedLength) throws(ExpectedLengthTooLong) {
+        let length = GrammarAnalysis.expectedLength(of: grammar)
+        if length > limit { throw ExpectedLengthTooLong(source: grammar.source, expectedLength: length, limit: limit) }
+    }
+}
+
+/// A grammar whose strings are too long to sample or train on (see ``GrammarSampler/checkExpectedLength(of:limit:)``).
+public struct ExpectedLengthTooLong: Error, CustomStringConvertible, Sendable {
+    /// Where the grammar came from (``Grammar/source``).
+    public let source: String
+    /// The exact expected string length of the grammar's start symbol, in terminals.
+    public let expectedLength: Double
+    /// The limit it exceeds.
+    public let limit: Double
+
+    public init(source: String, expectedLength: Double, limit: Double) {
+        self.source = source
+        self.expectedLength = expectedLength
+        self.limit = limit
+    }
+
+    public var description: String {
+        "\(source): the expected string length is \(Self.format(expectedLength)) terminals (exact), over the limit of "
+            + "\(Self.format(limit)) (GrammarSampler.maximumExpectedLength): sampling, statistics over samples and "
+            + "training would run out of memory and time; use a grammar with shorter strings (for a generated one, "
+            + "fewer --levels; for a recursive one, less weight on the rules that grow the string)"
+    }
+
+    /// A length as an integer below 10^15, in scientific notation beyond.
+    static func format(_ length: Double) -> String {
+        length < 1e15 ? String(Int64(length.rounded())) : String(format: "%.3g", length)
     }
 }

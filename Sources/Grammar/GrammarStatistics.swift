@@ -13,21 +13,27 @@ public struct GrammarStatistics: Sendable {
     public let minLength: Double
     public let maxLength: Double
     public let expectedLength: Double
-    /// Number of sampled strings behind the estimates below, and the seed they were drawn with.
+    /// Number of strings requested for the estimates below, and the seed they are drawn with.
     public let samples: Int
     public let seed: UInt64
-    /// Mean length of the sampled strings (a check on `expectedLength`).
-    public let sampledMeanLength: Double
+    /// Mean length of the sampled strings (a check on `expectedLength`); nil when no strings were sampled
+    /// (`samples` is 0, or the expected length is over ``GrammarSampler/maximumExpectedLength``).
+    public let sampledMeanLength: Double?
     /// True entropy in nats per character (the end of string counts as one character), with its standard error;
     /// nil when the samples could not be parsed exactly (see `estimateFailure`).
     public let entropy: EntropyEstimate?
     /// Mean number of parse trees per sampled string, with its standard error (`+infinity` with unit cycles).
     public let meanParses: Double?
     public let meanParsesStandardError: Double?
-    /// Why the sample-based estimates are missing (a grammar or string beyond the chart parser's limits).
+    /// Why the sample-based estimates are missing: a grammar or string beyond the chart parser's limits, or a
+    /// grammar whose strings are too long to sample (then nothing is sampled; see
+    /// ``GrammarSampler/checkExpectedLength(of:limit:)``).
     public let estimateFailure: String?
 
-    /// Computes the statistics; the estimates use `samples` strings drawn with `seed`.
+    /// Computes the statistics; the estimates use `samples` strings drawn with `seed`, one at a time (memory holds
+    /// one string, however many are drawn). No string is drawn when the grammar's expected length is over
+    /// ``GrammarSampler/maximumExpectedLength``: the exact values are still computed, `estimateFailure` says why the
+    /// others are missing.
     public init(grammar: Grammar, samples: Int, seed: UInt64) {
         terminals = grammar.terminals.count
         nonterminals = grammar.nonterminals.count
@@ -36,28 +42,50 @@ public struct GrammarStatistics: Sendable {
         normalFormSymbols = try? parser.get().normalForm.symbolCount
         minLength = GrammarAnalysis.minLengths(grammar)[grammar.start]
         maxLength = GrammarAnalysis.maxLengths(grammar)[grammar.start]
-        guard case .success(let expected) = GrammarAnalysis.expectedLengths(grammar) else {
-            preconditionFailure("a Grammar value always has a finite expected length")
-        }
-        expectedLength = expected[grammar.start]
+        expectedLength = GrammarAnalysis.expectedLength(of: grammar)
         self.samples = samples
         self.seed = seed
-        var generator = SeededGenerator(seed: seed)
-        let strings = GrammarSampler(grammar: grammar).sample(count: samples, using: &generator)
-        sampledMeanLength = strings.isEmpty ? .nan : Double(strings.reduce(0) { $0 + $1.count }) / Double(samples)
-        let estimates = Result { () throws(ChartParser.Failure) -> (EntropyEstimate, Double, Double) in
-            let parser = try parser.get()
-            let entropy = try EntropyEstimate(strings: strings, parser: parser)
-            var counts: [Double] = []
-            for string in strings { counts.append(try parser.parseCount(string)) }
-            let (mean, standardError) = meanAndStandardError(counts)
-            return (entropy, mean, standardError)
+        do {
+            try GrammarSampler.checkExpectedLength(of: grammar)
+        } catch {
+            (sampledMeanLength, entropy, meanParses, meanParsesStandardError) = (nil, nil, nil, nil)
+            estimateFailure = "no strings sampled: \(error)"
+            return
         }
-        switch estimates {
-        case .success(let (entropy, mean, standardError)):
-            (self.entropy, meanParses, meanParsesStandardError, estimateFailure) = (entropy, mean, standardError, nil)
-        case .failure(let error):
-            (entropy, meanParses, meanParsesStandardError, estimateFailure) = (nil, nil, nil, error.message)
+        // Each string is parsed as it is drawn (parsing draws nothing, so the strings are those of
+        // `GrammarSampler.sample(count:using:)` with the same seed); after the first failure only lengths count.
+        var generator = SeededGenerator(seed: seed)
+        let sampler = GrammarSampler(grammar: grammar)
+        var string: [Int32] = [], stack: [Int32] = []
+        var totalLength = 0
+        var nats: [Double] = [], characters: [Double] = [], counts: [Double] = []
+        var failure: ChartParser.Failure?
+        if case .failure(let error) = parser { failure = error }
+        for _ in 0..<samples {
+            string.removeAll(keepingCapacity: true)
+            sampler.sample(into: &string, stack: &stack, using: &generator)
+            totalLength += string.count
+            guard failure == nil, case .success(let parser) = parser else { continue }
+            do throws(ChartParser.Failure) {
+                let ids = string.map(Int.init)
+                let logP = try parser.logProbability(ids)
+                guard logP.isFinite else {
+                    throw ChartParser.Failure(message: "a string to measure entropy on is not in the grammar")
+                }
+                nats.append(-logP)
+                characters.append(Double(ids.count + 1))
+                counts.append(try parser.parseCount(ids))
+            } catch {
+                failure = error
+            }
+        }
+        sampledMeanLength = samples == 0 ? nil : Double(totalLength) / Double(samples)
+        if let failure {
+            (entropy, meanParses, meanParsesStandardError, estimateFailure) = (nil, nil, nil, failure.message)
+        } else {
+            let (mean, standardError) = meanAndStandardError(counts)
+            (entropy, meanParses, meanParsesStandardError, estimateFailure)
+                = (EntropyEstimate(nats: nats, characters: characters), mean, standardError, nil)
         }
     }
 }

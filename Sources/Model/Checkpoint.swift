@@ -1,8 +1,9 @@
+import Files
 import Foundation
 
 /// A training checkpoint: parameters, AdamW moments, the step and the caller's RNG state, in one versioned
-/// binary file with a checksum, written atomically (a temporary file, then a rename), so that a crash never
-/// leaves a half-written checkpoint behind.
+/// binary file with a checksum, written atomically (a temporary file flushed to disk, then a rename), so that a
+/// crash or a full disk never leaves a half-written checkpoint behind.
 ///
 /// Layout (little-endian): "CFGRCKPT", UInt32 version, UInt32 header length, JSON header (config, step, RNG
 /// state, parameter count, caller metadata), then parameters, first moments, second moments (float32 each),
@@ -39,23 +40,20 @@ public enum Checkpoint {
             data.append(UnsafeBufferPointer(start: buffer, count: count))
         }
         append(&data, fnv1a(data))
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw Failure(description: "\(path): cannot write the checkpoint")
-        }
-        // rename(2) replaces the old file atomically.
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw Failure(description: "\(path): cannot move the checkpoint into place (errno \(errno))")
-        }
+        do { try FileSystem.writeAtomically(data, to: path) } catch { throw Failure(description: "\(error)") }
     }
 
-    /// Loads a checkpoint into `model` (whose configuration must match) and returns the saved RNG state and
-    /// metadata. A missing, truncated, corrupt or mismatched file is a clear error and leaves the model unchanged.
-    public static func load(into model: GPT, from path: String) throws -> (rngState: (UInt64, UInt64, UInt64, UInt64), metadata: [String: String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Failure(description: "\(path): cannot read the checkpoint")
-        }
+    /// What a checkpoint file holds, read without a model: its step and the caller's metadata. Checks the format,
+    /// version and checksum as `load` does.
+    public static func inspect(_ path: String) throws(Failure) -> (step: Int, metadata: [String: String]) {
+        let (_, header) = try verifiedHeader(path)
+        return (header.step, header.metadata)
+    }
+
+    /// The bytes of a checkpoint file and its header, after checking magic, version and checksum.
+    private static func verifiedHeader(_ path: String) throws(Failure) -> (bytes: [UInt8], header: Header) {
+        let data: Data
+        do { data = try FileSystem.read(path) } catch { throw Failure(description: "\(error)") }
         let bytes = [UInt8](data)
         guard bytes.count >= 24, Array(bytes[0..<8]) == magic else {
             throw Failure(description: "\(path): not a cfg-run checkpoint")
@@ -73,6 +71,14 @@ public enum Checkpoint {
               let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + headerLength)])) else {
             throw Failure(description: "\(path): unreadable checkpoint header")
         }
+        return (bytes, header)
+    }
+
+    /// Loads a checkpoint into `model` (whose configuration must match) and returns the saved RNG state and
+    /// metadata. A missing, truncated, corrupt or mismatched file is a clear error and leaves the model unchanged.
+    public static func load(into model: GPT, from path: String) throws -> (rngState: (UInt64, UInt64, UInt64, UInt64), metadata: [String: String]) {
+        let (bytes, header) = try verifiedHeader(path)
+        let headerLength = Int(read(UInt32.self, bytes, 12))
         guard header.config == model.config, header.parameterCount == model.layout.count else {
             throw Failure(description: "\(path): the checkpoint is for a different model configuration")
         }

@@ -66,13 +66,81 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case .token: break
         case .ngram(let n), .hierarchical(let n):
             if n < 2 { problems.append("n-gram order must be at least 2") }
-            else if power(Double(vocabulary + 1), n) * Double(width) > 64e6 {
-                problems.append("an exact \(n)-gram table over \(vocabulary) tokens has \(Int(power(Double(vocabulary + 1), n))) rows of \(width) (over 64 million parameters): use hashed input (Ngram-hin@m=...,k=...) or a smaller n")
-            }
         case .hashed(let n, let rows, let slices):
             if n < 2 || rows < 1 || slices < 1 || width % slices != 0 { problems.append("hashed input needs n >= 2, rows >= 1 and width divisible by slices") }
         }
+        if !problems.isEmpty { return problems }
+        for table in tables where table.rows * table.columns > GPTConfig.maximumTableParameters {
+            problems.append("\(table.name) has \(GPTConfig.count(table.rows)) rows of \(GPTConfig.count(table.columns)) (over \(GPTConfig.count(GPTConfig.maximumTableParameters)) parameters)\(table.advice)")
+        }
         return problems
+    }
+
+    /// The most parameters one embedding table or head may have: beyond it, a design's vocabulary is too large
+    /// for this engine (use hashed input, a smaller n or a smaller alphabet).
+    public static let maximumTableParameters = 64e6
+
+    /// The embedding tables and the head as (rows, columns), counted in floating point so that no vocabulary,
+    /// however absurd, can overflow before it is refused.
+    var tables: [(name: String, rows: Double, columns: Double, advice: String)] {
+        let d = Double(width)
+        let tooLarge = ": use hashed input (Ngram-hin@m=...,k=...) or a smaller n"
+        var tables: [(String, Double, Double, String)] = []
+        switch input {
+        case .token:
+            tables.append(("the token embedding over \(vocabulary) tokens", Double(vocabulary), d, ": use a smaller n or alphabet"))
+        case .ngram(let n):
+            tables.append(("an exact \(n)-gram table over \(vocabulary) tokens", power(Double(vocabulary + 1), n), d, tooLarge))
+        case .hierarchical(let n):
+            tables.append(("the token embedding", Double(vocabulary), d, ""))
+            for k in 2...max(2, n) {
+                tables.append(("an exact \(k)-gram table over \(vocabulary) tokens", power(Double(vocabulary + 1), k), d, tooLarge))
+            }
+        case .hashed(let n, let rows, let slices):
+            tables.append(("the token embedding", Double(vocabulary), d, ""))
+            tables.append(("the largest hashed table (m = \(rows))", Double(rows) + 2 * Double((n - 1) * slices - 1),
+                           d / Double(slices), ": use a smaller m"))
+        }
+        tables.append(("the output head over \(classes) classes", Double(classes), d,
+                       ": the output vocabulary is too large; use a smaller n or alphabet"))
+        return tables
+    }
+
+    /// Bytes a model of this shape needs to train on `batch` windows of `seq` tokens and to sample `samplingBatch`
+    /// sequences: parameters with their gradients and two AdamW moments, the activations, and the sampler's key/value
+    /// cache. An estimate in floating point (within a few percent of the arenas), so that it cannot overflow.
+    public func estimatedBytes(batch: Int, seq: Int, samplingBatch: Int = 64) -> Double {
+        let d = Double(width), l = Double(layers), rows = Double(batch) * Double(seq), c = Double(classes)
+        var parameters = tables.reduce(0) { $0 + $1.rows * $1.columns }
+        if case .hashed(let n, let rows, let slices) = input {
+            // `tables` lists the largest hashed table once; there are (n - 1) x slices, each with a projection.
+            let count = Double((n - 1) * slices), sliceWidth = d / Double(slices)
+            parameters += (count - 1) * (Double(rows) + count) * sliceWidth + count * d * sliceWidth
+        }
+        parameters += l * (12 * d * d + 13 * d) + 2 * d
+        if positions == .learned { parameters += Double(maxSequence) * d }
+        let depth = Double(predictionDepth)
+        if predictionDepth > 1 { parameters += Double(vocabulary) * d + (depth - 1) * (2 * d * d + 4 * d) }
+        // Per layer: LayerNorm outputs, qkv, attention output, residual, the MLP's fc and kept tanh.
+        let perLayer = rows * (15 * d + 6) + Double(batch * heads * seq)
+        let activations = l * perLayer + (l + 1) * rows * d + depth * rows * (2 * c + 8 * d) + rows * 21 * d
+        let sampling = 2 * l * Double(samplingBatch) * Double(maxSequence) * d + Double(samplingBatch) * (c + 12 * d)
+            + parameters
+        return 4 * (4 * parameters + activations + sampling)
+    }
+}
+
+extension GPTConfig {
+    /// A count for messages: "1,048,576", or "1.2e+15" when astronomically large.
+    static func count(_ x: Double) -> String {
+        guard x < 1e15 else { return String(format: "%.2g", x) }
+        let digits = String(Int64(x))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
     }
 }
 

@@ -69,8 +69,8 @@ public struct Evaluator {
         self.tokenizer = tokenizer
     }
 
-    /// Nats per character on the validation set.
-    public func validationLoss(_ model: EvaluatedModel) -> Double {
+    /// Nats per character on the validation set; `progress` hears (windows done, windows) after every call.
+    public func validationLoss(_ model: EvaluatedModel, progress: (Int, Int) -> Void = { _, _ in }) -> Double {
         let windows = WindowPacker(tokenizer: tokenizer, window: data.window).packAll(data.validation)
         var nats = 0.0
         var first = 0
@@ -81,13 +81,16 @@ public struct Evaluator {
             let (logits, losses) = model.score(inputs: Array(windows.inputs[range]), targets: targets, windows: count)
             nats += Evaluation.nats(logits: logits, positionLosses: losses, targets: targets, tokenizer: tokenizer)
             first += count
+            progress(first, windows.count)
         }
         precondition(windows.characters == data.validationCharacters, "validation packing lost characters")
         return nats / Double(windows.characters)
     }
 
     /// Sentences sampled from BOS (temperature 1) that end with EOS and that the grammar accepts, of `samples`.
-    public func generationSuccesses(_ model: EvaluatedModel, samples: Int, batch: Int = 64) -> Int {
+    /// `progress` hears the samples done after every batch.
+    public func generationSuccesses(_ model: EvaluatedModel, samples: Int, batch: Int = 64,
+                                    progress: (Int) -> Void = { _ in }) -> Int {
         var generator = SeededGenerator(seed: data.settings.dataSeed, stream: 3)
         var successes = 0
         var remaining = samples
@@ -101,6 +104,7 @@ public struct Evaluator {
                 if ended, !sentence.isEmpty, (try? data.parser.accepts(sentence)) == true { successes += 1 }
             }
             remaining -= count
+            progress(samples - remaining)
         }
         return successes
     }

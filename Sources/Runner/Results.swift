@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// A results CSV read back: the final evaluation of every run, grouped by size and variant, with means and
@@ -15,27 +16,74 @@ public struct ResultsTable {
 
     /// The last row (highest step) of each (variant, size, seed) run.
     public let runs: [Run]
+    /// The header's column names, in file order.
+    public let columns: [String]
+    /// The columns a claim can compare on, in file order: those of ``ResultRow``'s schema that are numbers, and
+    /// any other column (not grammar, variant, size or status) whose every value is a number.
+    public let numericColumns: [String]
 
     public struct ReadError: Error, CustomStringConvertible { public let description: String }
 
+    /// Reads a results file. Besides what ``init(csv:source:)`` checks, the file must be UTF-8 text that ends
+    /// with a line break: cfg-run ends every line it writes with one, so a last line without one was cut off
+    /// (by a full disk, a killed process, a copy in progress) and may hold a cut number that still reads as one.
+    /// A file that cannot be read says why (no such file, a directory, permission).
+    public init(contentsOfFile path: String) throws(ReadError) {
+        let bytes: [UInt8]
+        do { bytes = try FileReading.contents(ofFile: path, limit: 1 << 32) } catch { throw ReadError(description: error.description) }
+        guard let text = String(bytes: bytes, encoding: .utf8) else {
+            throw ReadError(description: "\(path): not UTF-8 text (is this a cfg-run results file?)")
+        }
+        if let last = bytes.last, last != UInt8(ascii: "\n") {
+            let line = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            throw ReadError(description: "\(path):\(line): the last line does not end with a line break: the file looks cut off (cfg-run ends every line with one, so a complete results file ends with a newline); remove the incomplete line or rerun the sweep to rewrite the file")
+        }
+        try self.init(csv: text, source: path)
+    }
+
+    /// Reads results from CSV text (`\n` or `\r\n` line breaks; `source` names it in errors). Errors name the line
+    /// and, where it applies, the column: a header without variant, size, seed or step; a row whose field count
+    /// differs from the header's; a value that is not a number in a numeric column of ``ResultRow``'s schema
+    /// (`NaN`, `Inf` and `-Inf` are numbers, written as cfg-run writes them); a status other than ok or diverged;
+    /// a quoted field that is never closed. A last row without a line break is read (a text made in memory need
+    /// not end with one); ``init(contentsOfFile:)`` refuses it in a file.
     public init(csv text: String, source: String = "results") throws(ReadError) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard !lines.isEmpty else { throw ReadError(description: "\(source): empty file, expected a header line") }
-        let header = CSV.fields(lines.removeFirst())
+        func fail(_ line: Int, _ message: String) -> ReadError { ReadError(description: "\(source):\(line): \(message)") }
+        var records = CSV.records(text)
+        guard !records.isEmpty else { throw ReadError(description: "\(source): empty file, expected a header line") }
+        if let last = records.last, last.ending == .insideQuotes {
+            throw fail(last.line, "a quoted field is never closed: the file looks cut off")
+        }
+        let header = records.removeFirst().fields
         for required in ["variant", "size", "seed", "step"] where !header.contains(required) {
             throw ReadError(description: "\(source): no '\(required)' column (is this a cfg-run results file?)")
         }
         let column = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let schemaNumeric = Set(ResultRow.numericColumnNames)
+        let textColumns = Set(ResultRow.columnNames).subtracting(schemaNumeric)
+        // Columns whose values are numbers: checked for the schema's, found out for others.
+        var numeric = header.indices.filter { column[header[$0]] == $0 && !textColumns.contains(header[$0]) }
         var last: [String: (step: Int, run: Run)] = [:]
         var order: [String] = []
-        for (number, line) in lines.enumerated() {
-            let fields = CSV.fields(line)
+        var rows: [(line: Int, fields: [String])] = []
+        for record in records {
+            let fields = record.fields
             guard fields.count == header.count else {
-                throw ReadError(description: "\(source):\(number + 2): \(fields.count) fields, the header has \(header.count)")
+                throw fail(record.line, "\(fields.count) fields, the header has \(header.count)")
             }
+            for i in numeric where schemaNumeric.contains(header[i]) && ResultRow.number(fields[i]) == nil {
+                throw fail(record.line, "column '\(header[i])': '\(fields[i].prefix(40))' is not a number (numbers are written like 0.25, 12, NaN, Inf or -Inf)")
+            }
+            if let i = column["status"], !ResultRow.statuses.contains(fields[i]) {
+                throw fail(record.line, "column 'status': '\(fields[i].prefix(40))' is not one of \(ResultRow.statuses.joined(separator: ", "))")
+            }
+            numeric.removeAll { ResultsTable.number(fields[$0]) == nil }
+            rows.append((record.line, fields))
+        }
+        for (_, fields) in rows {
             func text(_ name: String) -> String { column[name].map { fields[$0] } ?? "" }
             var values: [String: Double] = [:]
-            for (name, i) in column { if let v = Double(fields[i]) { values[name] = v } }
+            for i in numeric { values[header[i]] = ResultsTable.number(fields[i]) }
             let run = Run(variant: text("variant"), size: text("size"), seed: text("seed"),
                           params: Int(text("params")) ?? 0, nonEmbeddingParams: Int(text("nonembed_params")) ?? 0,
                           values: values, status: column["status"] != nil ? text("status") : "ok")
@@ -45,7 +93,12 @@ public struct ResultsTable {
             if step >= last[key]?.step ?? Int.min { last[key] = (step, run) }
         }
         runs = order.map { last[$0]!.run }
+        columns = header
+        numericColumns = numeric.map { header[$0] }
     }
+
+    /// A field as a number: as cfg-run writes them (including NaN, Inf, -Inf), or as Swift reads a `Double`.
+    static func number(_ field: String) -> Double? { ResultRow.number(field) ?? Double(field) }
 
     /// Sizes ordered by non-embedding parameters (then name).
     public var sizes: [String] {
@@ -185,6 +238,31 @@ public struct Claim: CustomStringConvertible {
             form = .trend(increasing: rest[0] == "increases")
         default:
             throw fail("the operator must be <, > or -")
+        }
+    }
+
+    /// Checks that what the claim names is in `table`: its two variants, its metric as a numeric column, and the
+    /// sizes of `at size`. A claim that names something the file lacks is a mistake in the claim, not a finding
+    /// (``check(_:)`` would call it failed); the error lists what the file has.
+    public func validate(against table: ResultsTable) throws(ParseError) {
+        func fail(_ why: String) -> ParseError { ParseError(description: "the claim '\(text)' \(why)") }
+        func listed(_ names: [String], _ what: String) -> String {
+            names.isEmpty ? "the file has no result rows" : "\(what) in the file: \(names.joined(separator: ", "))"
+        }
+        for variant in [a, b] where !table.variants.contains(variant) {
+            throw fail("names the variant '\(variant)', which has no runs in the file (\(listed(table.variants, "variants")))")
+        }
+        let numeric = "numeric columns: \(table.numericColumns.joined(separator: ", "))"
+        if !table.columns.contains(metric) {
+            throw fail("compares on '\(metric)', which is not a column of the file (\(numeric))")
+        }
+        if !table.numericColumns.contains(metric) {
+            throw fail("compares on the column '\(metric)', which is not numeric (\(numeric))")
+        }
+        if case .compare(_, let sizes?, _, _) = form {
+            for size in sizes where !table.sizes.contains(size) {
+                throw fail("names the size '\(size)', which has no runs in the file (\(listed(table.sizes, "sizes")))")
+            }
         }
     }
 

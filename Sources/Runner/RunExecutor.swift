@@ -4,46 +4,42 @@ import Model
 import SeededRandom
 import Tokenizer
 
-/// Where a run stands, for progress lines.
+/// Where a run stands, for progress lines: after a training step, or during an evaluation.
 public struct RunProgress: Sendable {
     public let step: Int
     public let steps: Int
     public let loss: Double
     public let tokensPerSecond: Double
+    /// During an evaluation: what part of it is done, e.g. "generation 1024/10000" (nil after a training step).
+    public var evaluating: String? = nil
 }
 
-public struct RunFailure: Error, CustomStringConvertible {
-    public let description: String
-}
-
-/// Trains and evaluates one `RunUnit`, writing its rows to a shard file and checkpointing at every evaluation
-/// step, so that an interrupted run continues from its last checkpoint with the same result.
-///
-/// Files in `directory`: `<id>.csv` (the run's rows, no header), `<id>.ckpt` (the latest checkpoint), `<id>.done`
-/// (present once the run has finished).
+/// Trains and evaluates one `RunUnit` in a sweep's directory, replacing its shard and checkpoint at every
+/// evaluation step, so that an interrupted run continues from its last checkpoint with the same result.
 public struct RunExecutor {
     public let unit: RunUnit
     public let data: SweepData
-    public let directory: String
+    public let directory: SweepDirectory
     public let threads: Int
 
-    public init(unit: RunUnit, data: SweepData, directory: String, threads: Int) {
+    public init(unit: RunUnit, data: SweepData, directory: SweepDirectory, threads: Int) {
         self.unit = unit
         self.data = data
         self.directory = directory
         self.threads = threads
     }
 
-    var shardPath: String { directory + "/" + unit.id + ".csv" }
-    var checkpointPath: String { directory + "/" + unit.id + ".ckpt" }
-    var donePath: String { directory + "/" + unit.id + ".done" }
-
-    public var isDone: Bool { FileManager.default.fileExists(atPath: donePath) }
-
-    /// The model configuration of this run.
-    public static func modelConfig(_ unit: RunUnit, tokenizer: Tokenizer, window: Int,
-                                   positions: GPTConfig.Positions) -> GPTConfig {
+    /// The model configuration of a run; nil (with the reasons) when the design or the model is too large or
+    /// malformed for this grammar: checked in floating point before any table is sized, so no vocabulary, however
+    /// absurd, can overflow, hang or exhaust memory.
+    public static func modelConfig(_ unit: RunUnit, alphabet: Int, window: Int, batch: Int,
+                                   positions: GPTConfig.Positions, memoryLimit: Double) -> Result<(GPTConfig, Tokenizer), SweepError> {
         let design = unit.design
+        let sizes = Tokenizer.sizes(design: design, alphabet: alphabet)
+        let limit = Double(Int32.max)
+        if sizes.inputVocabulary > limit || sizes.classes > limit {
+            return .failure(SweepError("\(design) over \(alphabet) terminals needs \(RunExecutor.count(max(sizes.inputVocabulary, sizes.classes))) token ids (more than 32-bit ids hold); use a smaller n"))
+        }
         let input: GPTConfig.InputEmbedding
         switch design.kind {
         case .oneGram, .gpt, .output: input = .token
@@ -55,36 +51,72 @@ public struct RunExecutor {
                 input = .hierarchical(n: design.n)
             }
         }
-        return GPTConfig(vocabulary: tokenizer.inputVocabulary, classes: tokenizer.classes, layers: unit.size.layers,
-                         width: unit.size.width, heads: unit.size.heads, maxSequence: window, input: input,
-                         positions: positions)
+        let config = GPTConfig(vocabulary: Int(sizes.inputVocabulary), classes: Int(sizes.classes), layers: unit.size.layers,
+                               width: unit.size.width, heads: unit.size.heads, maxSequence: window, input: input,
+                               positions: positions)
+        if let problem = RunExecutor.problem(config, batch: batch, window: window, memoryLimit: memoryLimit,
+                                             label: "\(design) at size \(unit.size)") {
+            return .failure(problem)
+        }
+        // Only now that its tables are known to be buildable (an output tokenizer lists every class).
+        let tokenizer = Tokenizer(design: design, alphabet: alphabet)
+        precondition(tokenizer.inputVocabulary == config.vocabulary && tokenizer.classes == config.classes)
+        return .success((config, tokenizer))
     }
+
+    /// Why a model configuration cannot be trained here (malformed, a table beyond the engine's limit, or more
+    /// memory than `memoryLimit` bytes for `batch` windows of `window` tokens), or nil. `label` starts the message.
+    public static func problem(_ config: GPTConfig, batch: Int, window: Int, memoryLimit: Double, label: String) -> SweepError? {
+        if !config.problems.isEmpty {
+            return SweepError("\(label): \(config.problems.joined(separator: "; "))")
+        }
+        let bytes = config.estimatedBytes(batch: batch, seq: window)
+        if bytes > memoryLimit {
+            return SweepError(String(format: "%@ needs about %.1f GB of memory (batch %d x window %d; the limit is %.1f GB, see --max-memory): use a smaller n, model, batch or window",
+                                     label, bytes / 1e9, batch, window, memoryLimit / 1e9))
+        }
+        return nil
+    }
+
+    static func count(_ x: Double) -> String { x < 1e15 ? String(format: "%.0f", x) : String(format: "%.2g", x) }
+
+    /// The default memory limit of a run: half of this machine's memory, at most 8 GB.
+    public static var defaultMemoryLimit: Double { min(8e9, Double(ProcessInfo.processInfo.physicalMemory) / 2) }
 
     /// Runs (or resumes, or replays a finished) unit; `emit` receives every row in order, `progress` a report
     /// after every step. `stop` is asked after every checkpoint: when it says yes the run returns there, unfinished
-    /// (as if interrupted), to be resumed by a later call. Returns the rows.
+    /// (as if interrupted), to be resumed by a later call. A run whose loss stops being finite ends with a row of
+    /// status `diverged` (and is finished). Returns the rows. Throws `SweepError` when the unit's files are
+    /// inconsistent, another process trains the unit, or a file cannot be written (nothing is lost then: rerun).
     @discardableResult
     public func execute(progress: (RunProgress) -> Void = { _ in }, emit: (ResultRow) -> Void = { _ in },
                         stop: (Int) -> Bool = { _ in false }) throws -> [ResultRow] {
         let settings = data.settings
-        let tokenizer = Tokenizer(design: unit.design, alphabet: data.grammar.terminals.count)
-        let config = RunExecutor.modelConfig(unit, tokenizer: tokenizer, window: data.window, positions: settings.positions)
-        if !config.problems.isEmpty {
-            throw RunFailure(description: "\(unit.id): \(config.problems.joined(separator: "; "))")
-        }
-        var rows = readShard()
-        if isDone {
+        let unitLock = try directory.lockUnit(unit)
+        defer { unitLock.release() }
+        let state = try directory.state(of: unit)
+        if case .finished(let rows) = state {
             rows.forEach(emit)
             return rows
         }
+        let (config, tokenizer) = try RunExecutor.modelConfig(unit, alphabet: data.grammar.terminals.count, window: data.window,
+                                                              batch: settings.batch, positions: settings.positions,
+                                                              memoryLimit: .infinity).get()
         let model = GPT(config: config, batch: settings.batch, seq: data.window, threads: threads, seed: unit.seed)
         var generator = SeededGenerator(seed: unit.seed, stream: 1)
         var packer = WindowPacker(tokenizer: tokenizer, window: data.window)
         var tokens = 0, characters = 0
         var wall = 0.0
         var trainNats = 0.0, trainCharacters = 0
-        if FileManager.default.fileExists(atPath: checkpointPath) {
-            let (state, metadata) = try Checkpoint.load(into: model, from: checkpointPath)
+        var rows: [ResultRow] = []
+        let checkpointPath = directory.checkpointPath(unit)
+        if case .inProgress(_, let savedRows) = state {
+            let (state, metadata): ((UInt64, UInt64, UInt64, UInt64), [String: String])
+            do {
+                (state, metadata) = try Checkpoint.load(into: model, from: checkpointPath)
+            } catch {
+                throw SweepError("\(error). To redo this run from the start, delete \(unit.id).ckpt in \(directory.path) and rerun")
+            }
             generator = SeededGenerator(state: state)
             tokens = Int(metadata["tokens"] ?? "") ?? 0
             characters = Int(metadata["chars"] ?? "") ?? 0
@@ -92,11 +124,9 @@ public struct RunExecutor {
             if let pending = metadata["pending"], !pending.isEmpty {
                 packer.pending = pending.split(separator: " ").compactMap { Int($0) }
             }
-            rows = rows.filter { $0.step <= model.step }
-        } else {
-            rows = []
+            rows = savedRows
         }
-        try writeShard(rows)
+        try directory.writeShard(rows, of: unit)
         rows.forEach(emit)
 
         let schedule = CosineSchedule(peak: settings.learningRate, warmupSteps: settings.effectiveWarmup,
@@ -106,7 +136,7 @@ public struct RunExecutor {
         var sessionStart = Date()
         while model.step < settings.steps {
             let stepStart = Date()
-            let batch = packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
+            let batch = try packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
             let rate = schedule.rate(at: model.step)
             model.zeroGradients()
             let loss = batch.inputs.withUnsafeBufferPointer { i in
@@ -121,10 +151,10 @@ public struct RunExecutor {
                 row.wallSeconds = wall + Date().timeIntervalSince(sessionStart)
                 row.status = "diverged"
                 rows.append(row)
-                try appendShard(row)
+                try directory.writeShard(rows, of: unit)
+                try directory.markDone(unit, rows: rows)
                 emit(row)
-                FileManager.default.createFile(atPath: donePath, contents: Data())
-                throw RunFailure(description: "\(unit.id): the loss became \(loss) at step \(model.step + 1); the run stops here (marked 'diverged' in the CSV) and the sweep goes on")
+                return rows
             }
             model.backward()
             model.optimizerStep(learningRate: rate, settings: settings.adam)
@@ -143,22 +173,32 @@ public struct RunExecutor {
                 row.chars = characters
                 row.learningRate = Double(rate)
                 row.trainLoss = trainNats / Double(max(1, trainCharacters))
-                evaluate(model: model, tokenizer: tokenizer, into: &row)
+                let lossSoFar = row.trainLoss
+                evaluate(model: model, tokenizer: tokenizer, into: &row) { done in
+                    progress(RunProgress(step: model.step, steps: settings.steps, loss: lossSoFar, tokensPerSecond: 0, evaluating: done))
+                }
                 wall += Date().timeIntervalSince(sessionStart)
                 sessionStart = Date()
                 row.wallSeconds = wall
                 rows.append(row)
-                try appendShard(row)
-                emit(row)
                 trainNats = 0
                 trainCharacters = 0
+                // The shard first, then the checkpoint: a kill between the two leaves a row beyond the checkpoint,
+                // which the resumed run drops and writes again.
+                try directory.writeShard(rows, of: unit)
                 let metadata = ["tokens": "\(tokens)", "chars": "\(characters)", "wall_s": "\(wall)",
                                 "pending": packer.pending.map { $0.map(String.init).joined(separator: " ") } ?? ""]
-                try Checkpoint.save(model, rngState: generator.state, metadata: metadata, to: checkpointPath)
+                    .merging(directory.checkpointBinding) { $1 }
+                do {
+                    try Checkpoint.save(model, rngState: generator.state, metadata: metadata, to: checkpointPath)
+                } catch {
+                    throw SweepError("\(error)")
+                }
+                emit(row)
                 if model.step < settings.steps && stop(model.step) { return rows }
             }
         }
-        FileManager.default.createFile(atPath: donePath, contents: Data())
+        try directory.markDone(unit, rows: rows)
         return rows
     }
 
@@ -178,55 +218,20 @@ public struct RunExecutor {
     }
 
     /// Validation loss per character on the sweep's fixed validation set, and generation accuracy from BOS.
-    private func evaluate(model: GPT, tokenizer: Tokenizer, into row: inout ResultRow) {
+    /// `report` hears how far the evaluation has got (it can take minutes with many samples).
+    private func evaluate(model: GPT, tokenizer: Tokenizer, into row: inout ResultRow, report: (String) -> Void) {
         let evaluator = Evaluator(data: data, tokenizer: tokenizer)
         let samples = data.settings.generationSamples
         let evaluated = GPTEvaluation(model: model, generationBatch: min(64, max(1, samples)))
-        row.valLoss = evaluator.validationLoss(evaluated)
+        row.valLoss = evaluator.validationLoss(evaluated) { done, total in report("validation \(done)/\(total) windows") }
         row.excess = row.valLoss - data.trueEntropyPerCharacter
         row.genSamples = samples
         if samples > 0 {
-            let successes = evaluator.generationSuccesses(evaluated, samples: samples)
+            let successes = evaluator.generationSuccesses(evaluated, samples: samples) { done in
+                report("generation \(done)/\(samples) samples")
+            }
             let interval = Evaluation.wilson(successes: successes, trials: samples)
             (row.genAccuracy, row.genLow, row.genHigh) = (Double(successes) / Double(samples), interval.low, interval.high)
         }
-    }
-
-    // MARK: Shard files
-
-    func readShard() -> [ResultRow] {
-        guard let text = try? String(contentsOfFile: shardPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { ResultRow(csvLine: String($0)) }
-    }
-
-    func writeShard(_ rows: [ResultRow]) throws {
-        let text = rows.map { $0.csvLine + "\n" }.joined()
-        try text.write(toFile: shardPath, atomically: true, encoding: .utf8)
-    }
-
-    func appendShard(_ row: ResultRow) throws {
-        guard let handle = FileHandle(forWritingAtPath: shardPath) else {
-            throw RunFailure(description: "cannot append to \(shardPath)")
-        }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((row.csvLine + "\n").utf8))
-        try handle.synchronize()
-    }
-}
-
-extension ResultRow {
-    /// Parses a line written by `csvLine`.
-    init?(csvLine: String) {
-        let f = CSV.fields(Substring(csvLine))
-        guard f.count == 23 else { return nil }
-        func d(_ s: String) -> Double { Double(s) ?? .nan }
-        grammar = f[0]; variant = f[1]; size = f[2]
-        layers = Int(f[3]) ?? 0; dModel = Int(f[4]) ?? 0; heads = Int(f[5]) ?? 0
-        params = Int(f[6]) ?? 0; nonEmbeddingParams = Int(f[7]) ?? 0; seed = UInt64(f[8]) ?? 0
-        step = Int(f[9]) ?? 0; tokens = Int(f[10]) ?? 0; chars = Int(f[11]) ?? 0
-        trainLoss = d(f[12]); valLoss = d(f[13]); excess = d(f[14]); trueEntropy = d(f[15])
-        genAccuracy = d(f[16]); genLow = d(f[17]); genHigh = d(f[18]); genSamples = Int(f[19]) ?? 0
-        learningRate = d(f[20]); wallSeconds = d(f[21]); status = f[22]
     }
 }

@@ -71,59 +71,59 @@ public final class SweepData: @unchecked Sendable {
 
     public var trueEntropyPerCharacter: Double { trueNats / Double(validationCharacters) }
 
-    public init(settings: SweepSettings, grammar: Grammar) throws {
+    /// The default window is the longest sentence plus BOS and EOS (at least 64), but no more than this; grammars
+    /// without a longest sentence get 256. Longer sentences are skipped in training.
+    public static let longestDefaultWindow = 4096
+
+    /// Samples the validation set and computes its exact log-loss; `log` hears how far it has got every few seconds
+    /// (a large validation set of long sentences takes minutes).
+    public init(settings: SweepSettings, grammar: Grammar, log: (String) -> Void = { _ in }) throws {
         self.settings = settings
         self.grammar = grammar
+        do { try GrammarSampler.checkExpectedLength(of: grammar) } catch { throw SweepError(error.description) }
         parser = try ChartParser(grammar: grammar)
         sampler = GrammarSampler(grammar: grammar)
+        let minLength = GrammarAnalysis.minLengths(grammar)[grammar.start]
         let maxLength = GrammarAnalysis.maxLengths(grammar)[grammar.start]
         if settings.window > 0 {
             window = settings.window
         } else {
-            window = maxLength.isFinite ? max(64, Int(maxLength) + 2) : 256
+            window = maxLength.isFinite ? max(64, Int(min(maxLength, Double(SweepData.longestDefaultWindow - 2))) + 2) : 256
+        }
+        guard Double(window) >= minLength + 2 else {
+            throw SweepError("the shortest sentence of \(settings.grammarPath) has \(Int(minLength)) characters, so a window must hold at least \(Int(minLength) + 2) (BOS and EOS included); \(settings.window > 0 ? "--window is \(window)" : "the default window is \(window)"): give --window \(Int(minLength) + 2) or more")
         }
         var generator = SeededGenerator(seed: settings.dataSeed, stream: 2)
         var sentences: [[Int]] = []
+        var draws = 0
+        var lastReport = Date()
+        let drawLimit = 10_000 + 100 * settings.validationSamples
         while sentences.count < settings.validationSamples {
             let s = sampler.sample(using: &generator)
+            draws += 1
             if s.count + 2 <= window { sentences.append(s) }
+            if draws % 1024 == 0 && Date().timeIntervalSince(lastReport) >= 5 {
+                lastReport = Date()
+                log("validation set: \(sentences.count) of \(settings.validationSamples) sentences sampled")
+            }
+            if draws >= drawLimit && sentences.count < settings.validationSamples {
+                throw SweepError("only \(sentences.count) of \(draws) sentences sampled from \(settings.grammarPath) fit a window of \(window) characters (BOS and EOS included): give a larger --window (the longest sentence has \(maxLength.isFinite ? "\(Int(maxLength))" : "no bound on its") characters)")
+            }
         }
         validation = sentences
         var nats = 0.0, characters = 0
-        for s in sentences {
+        for (i, s) in sentences.enumerated() {
             nats -= try parser.logProbability(s)
             characters += s.count + 1
+            if Date().timeIntervalSince(lastReport) >= 5 {
+                lastReport = Date()
+                log("validation set: the exact log-probability of \(i + 1) of \(sentences.count) sentences computed")
+            }
         }
         trueNats = nats
         validationCharacters = characters
     }
 }
-
-/// One row of the results CSV.
-public struct ResultRow: Sendable {
-    public var grammar = "", variant = "", size = ""
-    public var layers = 0, dModel = 0, heads = 0, params = 0, nonEmbeddingParams = 0
-    public var seed: UInt64 = 0
-    public var step = 0, tokens = 0, chars = 0
-    public var trainLoss = Double.nan, valLoss = Double.nan, excess = Double.nan, trueEntropy = Double.nan
-    public var genAccuracy = Double.nan, genLow = Double.nan, genHigh = Double.nan
-    public var genSamples = 0
-    public var learningRate = Double.nan
-    public var wallSeconds = 0.0
-    public var status = "ok"
-
-    public static let header = "grammar,variant,size,layers,d_model,heads,params,nonembed_params,seed,step,tokens,chars,train_loss_per_char,val_loss_per_char,excess_per_char,true_entropy_per_char,gen_accuracy,gen_accuracy_lo,gen_accuracy_hi,gen_samples,lr,wall_s,status"
-
-    public var csvLine: String {
-        func f(_ x: Double, _ digits: Int = 6) -> String { x.isFinite ? String(format: "%.\(digits)f", x) : (x.isNaN ? "NaN" : (x > 0 ? "Inf" : "-Inf")) }
-        return [CSV.quote(grammar), CSV.quote(variant), CSV.quote(size), "\(layers)", "\(dModel)", "\(heads)", "\(params)",
-                "\(nonEmbeddingParams)", "\(seed)", "\(step)", "\(tokens)", "\(chars)", f(trainLoss), f(valLoss),
-                f(excess), f(trueEntropy), f(genAccuracy, 4), f(genLow, 4), f(genHigh, 4), "\(genSamples)",
-                String(format: "%.6g", learningRate), String(format: "%.2f", wallSeconds), status]
-            .joined(separator: ",")
-    }
-}
-
 
 /// Packs whole sentences (BOS ... EOS) into fixed windows; a sentence that does not fit the rest of a window
 /// opens the next one. Capacity is measured in character-level tokens (length + 2) for every design, so that every
@@ -162,7 +162,7 @@ struct WindowPacker {
     }
 
     /// Fills `count` windows with sentences from `next()` (skipping any longer than a window).
-    mutating func pack(count: Int, next: () -> [Int]) -> Windows {
+    mutating func pack(count: Int, next: () -> [Int]) throws -> Windows {
         var windows = Windows(count: count, window: window, padding: tokenizer.inputPadding)
         for w in 0..<count {
             var capacityUsed = 0, offset = 0, skipped = 0
@@ -171,7 +171,9 @@ struct WindowPacker {
                 pending = nil
                 guard sentence.count + 2 <= window else {
                     skipped += 1
-                    precondition(skipped < 100_000, "no sentence fits a window of \(window) characters")
+                    if skipped >= 100_000 {
+                        throw SweepError("100,000 sentences in a row were longer than the window of \(window) characters: give a larger --window")
+                    }
                     continue
                 }
                 if capacityUsed + sentence.count + 2 > window {

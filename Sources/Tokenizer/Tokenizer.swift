@@ -52,6 +52,20 @@ public struct Tokenizer: Sendable {
     /// The id the model's input uses for padding after the last sentence of a window.
     public var inputPadding: Int32 { design.kind == .gpt ? 1 : eos }
 
+    /// The input vocabulary and class count of `design` over `alphabet` terminals, computed in floating point so
+    /// that a design too large to build can be refused before any table is sized (the integer counts overflow for
+    /// large alphabets: V^n).
+    public static func sizes(design: VocabularyDesign, alphabet: Int) -> (inputVocabulary: Double, classes: Double) {
+        let v = Double(alphabet), n = design.n
+        func power(_ e: Int) -> Double { (0..<e).reduce(1.0) { x, _ in x * v } }
+        let chunks = 2 + (1...max(1, n)).reduce(0.0) { $0 + power($1) }
+        switch design.kind {
+        case .gpt: return (chunks, chunks)
+        case .output: return (v + 2, power(n) + (0..<n).reduce(0.0) { $0 + power($1) })
+        default: return (v + 2, v + 2)
+        }
+    }
+
     public static func chunkVocabulary(_ v: Int, _ n: Int) -> Int { 2 + (1...n).reduce(0) { $0 + power(v, $1) } }
     public static func jointClassCount(_ v: Int, _ n: Int) -> Int { power(v, n) + (0..<n).reduce(0) { $0 + power(v, $1) } }
 

@@ -156,5 +156,39 @@ struct OutputBuffer {
 }
 
 func printError(_ text: String) {
+    Heartbeat.noteOutput(text)
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// A line on stderr when a long command has printed nothing for a minute (one training step of a huge model, a
+/// slow evaluation), so that a silent process is never mistaken for a hung one.
+enum Heartbeat {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var lastOutput = Date()
+    nonisolated(unsafe) private static var lastLine = ""
+    nonisolated(unsafe) private static var timer: DispatchSourceTimer?
+
+    static func noteOutput(_ line: String) {
+        lock.lock()
+        lastOutput = Date()
+        if !line.isEmpty { lastLine = String(line.split(separator: "\n").last ?? "") }
+        lock.unlock()
+    }
+
+    static func start(after seconds: Double = 60) {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + seconds, repeating: seconds / 4)
+        timer.setEventHandler {
+            lock.lock()
+            let silent = Date().timeIntervalSince(lastOutput)
+            let last = lastLine
+            lock.unlock()
+            guard silent >= seconds else { return }
+            let line = "still working (nothing to report for \(Int(silent)) s)" + (last.isEmpty ? "" : "; last: " + last.prefix(160))
+            noteOutput("")
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        timer.resume()
+        Heartbeat.timer = timer
+    }
 }

@@ -21,6 +21,7 @@ let benchSpec = CommandSpec(
         OptionSpec("--output", value: "DESIGN", help: "output side: 1gram, Ngram-out, Ngram-gpt (default 1gram)"),
         OptionSpec("--terminals", value: "V", help: "alphabet size (default 3, as the cfg3 family)"),
         OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned)"),
+        OptionSpec("--max-memory", value: "GB", help: "refuse models that need more memory than this (default: half this machine's memory, at most 8)"),
         OptionSpec("--generate", help: "time KV-cached sampling (tokens/s over batch x seq) instead of training"),
         OptionSpec("--gemm", help: "time the matrix multiply on the shapes of bench/gemm.sh"),
         OptionSpec("--grammar", value: "G.cfg", help: "time sampling and exact parsing of a grammar on one core"),
@@ -35,7 +36,8 @@ let benchSpec = CommandSpec(
     with tokens_per_s, ms_per_step and gflops. --generate times batched KV-cached sampling instead.
     Grammar (--grammar): single-threaded sampling throughput in terminals per second (at least 5 million terminals per repeat);
     membership plus inside probability (what 'cfg-run check' does per string), and the full next-symbol
-    distribution after every prefix, in strings per second. Medians over the repeats, with min and max.
+    distribution after every prefix, in strings per second. Medians over the repeats, with min and max. A grammar
+    whose expected string length is over \(Int(GrammarSampler.maximumExpectedLength)) terminals is refused, as by 'cfg-run sample'.
     """)
 
 func runBench(_ arguments: ParsedArguments) throws -> Int32 {
@@ -45,6 +47,7 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
     let seed = try arguments.uint64("--seed", default: 1)
     let grammar = try loadGrammar(path)
+    do { try GrammarSampler.checkExpectedLength(of: grammar) } catch { throw UsageError(error.description) }
     let sampler = GrammarSampler(grammar: grammar)
     let parser = try ChartParser(grammar: grammar)
 
@@ -73,8 +76,17 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
         return Double(terminals) / seconds
     }
 
+    // The parsing corpus, drawn one string at a time (the strings of `sample(count:)`) so that a string too long
+    // for exact parsing stops the benchmark before the corpus fills memory.
     var generator = SeededGenerator(seed: seed)
-    let corpus = sampler.sample(count: strings, using: &generator)
+    var corpus: [[Int]] = []
+    for _ in 0..<strings {
+        let string = sampler.sample(using: &generator)
+        if string.count > parser.maximumLength {
+            throw UsageError("\(path): a sampled string of \(string.count) terminals is longer than exact parsing allows for this grammar (\(parser.maximumLength)); bench --grammar needs a grammar with shorter strings")
+        }
+        corpus.append(string)
+    }
     let meanLength = Double(corpus.reduce(0) { $0 + $1.count }) / Double(strings)
     let checking = try measure { () -> Double in
         let start = DispatchTime.now().uptimeNanoseconds
@@ -107,8 +119,8 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     return 0
 }
 
-/// The model configuration for `bench --input X --output Y`.
-func benchModelConfig(_ arguments: ParsedArguments, seq: Int) throws -> GPTConfig {
+/// The model configuration for `bench --input X --output Y`, checked as a sweep checks its runs.
+func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws -> GPTConfig {
     let v = try arguments.int("--terminals", default: 3, range: 1...1_000_000)
     func design(_ option: String, default value: String) throws -> VocabularyDesign {
         do { return try VocabularyDesign(parsing: arguments.string(option) ?? value) } catch { throw UsageError("\(option): \(error)") }
@@ -120,14 +132,22 @@ func benchModelConfig(_ arguments: ParsedArguments, seq: Int) throws -> GPTConfi
     guard [.oneGram, .output, .gpt].contains(output.kind) else {
         throw UsageError("--output takes 1gram, Ngram-out or Ngram-gpt, got '\(output)'")
     }
-    let inputTokenizer = Tokenizer(design: input, alphabet: v), outputTokenizer = Tokenizer(design: output, alphabet: v)
     let size = ModelSize(name: "bench", layers: try arguments.int("--layers", default: 4, range: 1...1000),
                          width: try arguments.int("--d", default: 128, range: 1...100_000),
                          heads: try arguments.int("--heads", default: 4, range: 1...1000))
-    var config = RunExecutor.modelConfig(RunUnit(design: input, size: size, seed: 1), tokenizer: inputTokenizer,
-                                         window: seq, positions: arguments.string("--positions") == "rotary" ? .rotary : .learned)
-    config.classes = outputTokenizer.classes
-    if !config.problems.isEmpty { throw UsageError(config.problems.joined(separator: "; ")) }
+    let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
+                                             range: 0.001...1e6)) * 1e9
+    let positions: GPTConfig.Positions = arguments.string("--positions") == "rotary" ? .rotary : .learned
+    var (config, _) = try usage {
+        try RunExecutor.modelConfig(RunUnit(design: input, size: size, seed: 1), alphabet: v, window: seq, batch: batch,
+                                    positions: positions, memoryLimit: memoryLimit).get()
+    }
+    // The output side: its classes, counted without overflow before the head is sized.
+    let classes = Tokenizer.sizes(design: output, alphabet: v).classes
+    config.classes = classes < Double(Int32.max) ? Int(classes) : Int(Int32.max)
+    if let problem = RunExecutor.problem(config, batch: batch, window: seq, memoryLimit: memoryLimit, label: "--output \(output)") {
+        throw UsageError(problem.description)
+    }
     return config
 }
 
@@ -137,7 +157,7 @@ func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
     let seq = try arguments.int("--seq", default: generate ? 128 : 256, range: 2...100_000)
     let steps = try arguments.int("--steps", default: 10, range: 1...1_000_000)
     let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-    let config = try benchModelConfig(arguments, seq: seq)
+    let config = try benchModelConfig(arguments, batch: generate ? 1 : batch, seq: seq)
     let model = GPT(config: config, batch: generate ? 1 : batch, seq: generate ? 2 : seq, threads: threads, seed: 1)
     var generator = SeededGenerator(seed: 7)
     let d = Double(config.width), l = Double(config.layers)

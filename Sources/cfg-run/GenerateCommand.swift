@@ -14,8 +14,9 @@ let generateSpec = CommandSpec(
     details: """
     Root S; levels 1..L of W nonterminals each; every right-hand side draws its symbols from the next level down
     (terminals below the last level); no duplicate rules; every symbol is used. Rules are unweighted (chosen
-    uniformly). Fewer levels give shorter strings that small models can learn. The first line of the output is
-    the command that reproduces it.
+    uniformly). Fewer levels give shorter strings that small models can learn: the expected length grows about
+    geometrically with the levels, and a warning on stderr says when it is over \(Int(GrammarSampler.maximumExpectedLength)) terminals,
+    the most that the other commands accept. The first line of the output is the command that reproduces it.
     """)
 
 func runGenerate(_ arguments: ParsedArguments) throws -> Int32 {
@@ -30,10 +31,21 @@ func runGenerate(_ arguments: ParsedArguments) throws -> Int32 {
         rhsLength: try range("--rhs", default: 2...3),
         terminals: try arguments.int("--terminals", default: 3, range: 1...100_000),
         seed: try arguments.uint64("--seed", default: 1))
+    let text: String
     do {
-        print(try GrammarGenerator.generate(spec), terminator: "")
+        text = try GrammarGenerator.generate(spec)
     } catch {
         throw UsageError(error.message)
+    }
+    print(text, terminator: "")
+    // Deep grammars have astronomically long strings: say so now rather than when they are used.
+    let name = "the generated grammar"
+    do {
+        try GrammarSampler.checkExpectedLength(of: try GrammarReader.parse(text: text, source: name))
+    } catch let error as ExpectedLengthTooLong {
+        printError("warning: \(error); cfg-run sample, stats, bench and sweeps will refuse it")
+    } catch {
+        printError("warning: \(name) cannot be read back: \(error)")
     }
     return 0
 }

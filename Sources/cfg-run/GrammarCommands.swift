@@ -1,6 +1,7 @@
-import Dispatch
+import Files
 import Foundation
 import Grammar
+import Kernels
 import Runner
 import SeededRandom
 
@@ -13,12 +14,16 @@ let sampleSpec = CommandSpec(
         OptionSpec("-n", "--count", value: "N", help: "number of strings (default 10)"),
         OptionSpec("--seed", value: "S", help: "random seed (default 1); the same seed gives the same strings everywhere"),
     ],
-    details: "Terminals are separated by single spaces. Rules are chosen by their weights, uniformly where the file gives none.")
+    details: """
+    Terminals are separated by single spaces. Rules are chosen by their weights, uniformly where the file gives
+    none. A grammar whose expected string length is over \(Int(GrammarSampler.maximumExpectedLength)) terminals is refused (exit status 2).
+    """)
 
 func runSample(_ arguments: ParsedArguments) throws -> Int32 {
     let count = try arguments.int("--count", default: 10, range: 0...Int.max)
     let seed = try arguments.uint64("--seed", default: 1)
     let grammar = try loadGrammar(arguments.positionals[0])
+    do { try GrammarSampler.checkExpectedLength(of: grammar) } catch { throw UsageError(error.description) }
     let sampler = GrammarSampler(grammar: grammar)
     var generator = SeededGenerator(seed: seed)
     var out = OutputBuffer()
@@ -46,103 +51,122 @@ let checkSpec = CommandSpec(
     positionals: ["G.cfg", "[FILE|-]"],
     options: [
         OptionSpec("--logprob", help: "also print the natural log of each string's probability (tab-separated)"),
-        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores); the output does not depend on it"),
     ],
     details: """
-    Reads one string per line (terminals separated by white space) from FILE, or standard input when FILE is '-'
-    or absent, and prints one verdict per line: 'ok' or 'reject'. A summary goes to stderr. Exit status 1 if any
-    line is rejected; 'error' (exit status 2) marks a string beyond the parser's size limits.
+    Reads one string per line (terminals separated by white space; '\\r' is white space, so CRLF files read
+    fine) from FILE, or standard input when FILE is '-' or absent, and prints one verdict per line: 'ok' or
+    'reject'. A summary goes to stderr. Exit status 1 if any line is rejected; 'error' (exit status 2) marks a
+    line that is not UTF-8 text or a string beyond the parser's size limits.
     """)
+
+/// The verdict on one input line of `cfg-run check`.
+enum LineVerdict {
+    case accepted(logProbability: Double)
+    case rejected
+    case unknownTerminal(name: String, column: Int)
+    case invalidUTF8(column: Int)
+    case beyondLimits(String)
+}
+
+/// A token for an error message: control characters escaped, and at most `limit` characters, with the full
+/// length after an ellipsis when it is cut (an input line may hold one token of megabytes).
+func displayToken(_ token: String, limit: Int = 40) -> String {
+    var shown = ""
+    var count = 0
+    for scalar in token.unicodeScalars {
+        count += 1
+        if count > limit { continue }
+        shown += scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" : String(scalar)
+    }
+    return count > limit ? shown + "… (\(count) characters)" : shown
+}
 
 func runCheck(_ arguments: ParsedArguments) throws -> Int32 {
     let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
     let withLogProbability = arguments.flag("--logprob")
     let grammar = try loadGrammar(arguments.positionals[0])
     let inputName = arguments.positionals.count > 1 ? arguments.positionals[1] : "-"
-    let data: Data
-    if inputName == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-    } else {
-        guard let contents = FileManager.default.contents(atPath: inputName) else {
-            throw UsageError("cannot read the file '\(inputName)'")
-        }
-        data = contents
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw UsageError("\(inputName == "-" ? "standard input" : inputName) is not valid UTF-8 text")
-    }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    if lines.last == "" { lines.removeLast() }
+    let shownName = inputName == "-" ? "<stdin>" : inputName
+    // The input is read in batches of lines, so any amount of it (even an endless stream) takes bounded memory;
+    // verdicts are printed batch by batch, in line order.
+    let reader: LineReader
+    do { reader = try LineReader(path: inputName) } catch { throw UsageError(error.description) }
     let parser = try ChartParser(grammar: grammar)
-
-    // Encode every line; unknown terminals are rejections, reported with their position.
-    var encoded = [[Int]?](repeating: nil, count: lines.count)
-    var complaints = 0
-    for (number, line) in lines.enumerated() {
-        var ids: [Int] = []
-        var unknown: (String, Int)?
-        var token = ""
-        var column = 0, tokenColumn = 0
-        for character in line.unicodeScalars + [" "] {
-            column += 1
-            if character == " " || character == "\t" || character == "\r" {
-                if token.isEmpty { continue }
-                guard let id = grammar.terminalID(token) else { unknown = (token, tokenColumn); break }
-                ids.append(id)
-                token = ""
-            } else {
-                if token.isEmpty { tokenColumn = column }
-                token.unicodeScalars.append(character)
-            }
-        }
-        if let (token, column) = unknown {
-            if complaints < 10 {
-                printError("\(inputName == "-" ? "<stdin>" : inputName):\(number + 1):\(column): '\(token)' is not a terminal of the grammar")
-            }
-            complaints += 1
-            continue
-        }
-        encoded[number] = ids
-    }
-
-    var verdicts = [(Bool, Double)](repeating: (false, -.infinity), count: lines.count)
-    var failures = [String?](repeating: nil, count: lines.count)
+    let pool = WorkerPool(threads: threads)
     let start = Date()
-    let chunk = max(1, lines.count / (threads * 8))
-    let chunks = (lines.count + chunk - 1) / chunk
-    verdicts.withUnsafeMutableBufferPointer { verdicts in
-        failures.withUnsafeMutableBufferPointer { failures in
-            nonisolated(unsafe) let verdicts = verdicts
-            nonisolated(unsafe) let failures = failures
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    var lastReport = Date()
+    var out = OutputBuffer()
+    var checked = 0, rejected = 0, unknown = 0, undecided = 0
+
+    while let lines = try usage({ try reader.nextBatch() }) {
+        // Encode and parse on the worker pool, each line writing only its own verdict.
+        var verdicts = [LineVerdict](repeating: .rejected, count: lines.count)
+        let chunk = max(1, min(256, lines.count / (threads * 16)))
+        let chunks = (lines.count + chunk - 1) / chunk
+        verdicts.withUnsafeMutableBufferPointer { verdicts in
+            pool.parallelFor(chunks) { c in
                 for i in (c * chunk)..<min(lines.count, (c + 1) * chunk) {
-                    guard let ids = encoded[i] else { continue }
-                    do {
-                        let logP = try parser.logProbability(ids)
-                        verdicts[i] = (logP > -.infinity, logP)
-                    } catch {
-                        failures[i] = "\(error)"
+                    guard case .text(let text) = lines[i] else {
+                        verdicts[i] = .beyondLimits("a line of over \(reader.maximumLineLength) bytes (no string of the grammar is that long to parse); not a list of strings, so reading stops here")
+                        continue
+                    }
+                    let encoded = text.withUnsafeBufferPointer { grammar.encode(line: $0) }
+                    switch encoded {
+                    case .failure(.unknownTerminal(let name, let column)):
+                        verdicts[i] = .unknownTerminal(name: name, column: column)
+                    case .failure(.invalidUTF8(let column)):
+                        verdicts[i] = .invalidUTF8(column: column)
+                    case .success(let ids):
+                        do {
+                            let logP = try parser.logProbability(ids)
+                            verdicts[i] = logP > -.infinity ? .accepted(logProbability: logP) : .rejected
+                        } catch {
+                            verdicts[i] = .beyondLimits("\(error)")
+                        }
                     }
                 }
             }
         }
+        for (i, verdict) in verdicts.enumerated() {
+            let location = "\(shownName):\(checked + i + 1)"
+            switch verdict {
+            case .accepted(let logP):
+                out.write(withLogProbability ? "ok\t\(logP)\n" : "ok\n")
+                continue
+            case .rejected:
+                break
+            case .unknownTerminal(let name, let column):
+                if unknown < 10 {
+                    printError("\(location):\(column): '\(displayToken(name))' is not a terminal of the grammar")
+                }
+                unknown += 1
+            case .invalidUTF8(let column):
+                if undecided < 10 { printError("\(location):\(column): error: not valid UTF-8 text (invalid byte here)") }
+                undecided += 1
+                out.write("error\n")
+                continue
+            case .beyondLimits(let message):
+                if undecided < 10 { printError("\(location):1: error: \(message)") }
+                undecided += 1
+                out.write("error\n")
+                continue
+            }
+            rejected += 1
+            out.write(withLogProbability ? "reject\t\(-Double.infinity)\n" : "reject\n")
+        }
+        out.flush()
+        checked += lines.count
+        if Date().timeIntervalSince(lastReport) >= 10 {
+            lastReport = Date()
+            printError(String(format: "checked %d strings so far (%.0f/s)", checked, Double(checked) / Date().timeIntervalSince(start)))
+        }
     }
     let seconds = Date().timeIntervalSince(start)
-    var out = OutputBuffer()
-    var rejected = 0, undecided = 0
-    for (i, (ok, logP)) in verdicts.enumerated() {
-        if let failure = failures[i] {
-            printError("\(inputName == "-" ? "<stdin>" : inputName):\(i + 1):1: error: \(failure)")
-            undecided += 1
-            out.write("error\n")
-            continue
-        }
-        if !ok { rejected += 1 }
-        out.write((ok ? "ok" : "reject") + (withLogProbability ? "\t\(logP)" : "") + "\n")
-    }
-    out.flush()
-    let rate = seconds > 0 ? String(format: "%.0f", Double(lines.count) / seconds) : "-"
-    printError("checked \(lines.count) strings: \(lines.count - rejected - undecided) ok, \(rejected) rejected (\(complaints) with unknown symbols), \(undecided) beyond the parser's limits; \(rate) strings/s on \(threads) thread\(threads == 1 ? "" : "s")")
+    if unknown > 10 { printError("... and \(unknown - 10) more lines with symbols that are not terminals") }
+    if undecided > 10 { printError("... and \(undecided - 10) more lines marked 'error'") }
+    let rate = seconds > 0 ? String(format: "%.0f", Double(checked) / seconds) : "-"
+    printError("checked \(checked) strings: \(checked - rejected - undecided) ok, \(rejected) rejected (\(unknown) with unknown symbols), \(undecided) not text or beyond the parser's limits; \(rate) strings/s on \(threads) thread\(threads == 1 ? "" : "s")")
     return undecided > 0 ? 2 : rejected > 0 ? 1 : 0
 }
 
@@ -160,7 +184,8 @@ let statsSpec = CommandSpec(
     Lengths (min, max, expected) are exact, by dynamic programming over the rules. Entropy per character is
     the mean of -log P(x) over sampled strings (inside algorithm, all parses) divided by their mean length plus one
     (the end of string counts as one character): the loss of a perfect model. Ambiguity is the mean number of
-    parse trees per sampled string.
+    parse trees per sampled string. For a grammar whose expected string length is over \(Int(GrammarSampler.maximumExpectedLength))
+    terminals, nothing is sampled: the exact values are printed, the estimates are NA, and a warning says why.
     """)
 
 func runStats(_ arguments: ParsedArguments) throws -> Int32 {
@@ -198,7 +223,7 @@ func runStats(_ arguments: ParsedArguments) throws -> Int32 {
         ("length: min", number(stats.minLength, 0) + " (exact)"),
         ("length: max", number(stats.maxLength, 0) + " (exact)"),
         ("length: expected", number(stats.expectedLength) + " (exact)"),
-        ("length: sampled mean", number(stats.sampledMeanLength) + " (\(samples) samples, seed \(seed))"),
+        ("length: sampled mean", stats.sampledMeanLength == nil ? "NA (no strings sampled)" : number(stats.sampledMeanLength) + " (\(samples) samples, seed \(seed))"),
         ("entropy per character", "\(number(stats.entropy?.perCharacter, 4)) ± \(number(stats.entropy?.standardError, 4)) nats (standard error; end of string counts as a character)"),
         ("entropy per string", number(stats.entropy?.perString) + " nats"),
         ("ambiguity", "\(number(stats.meanParses)) ± \(number(stats.meanParsesStandardError)) parse trees per string (mean ± standard error)"),

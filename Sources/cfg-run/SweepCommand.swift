@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Grammar
 import Model
@@ -21,7 +22,7 @@ let sweepSpec = CommandSpec(
         OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (and keep resumable state in FILE.csv.runs/); default: stdout"),
         OptionSpec("--threads", value: "N", help: "worker threads (default: all cores); results do not depend on it"),
         OptionSpec("--batch", value: "N", help: "windows per step (default 16)"),
-        OptionSpec("--window", value: "N", help: "window length in characters (default: the grammar's longest sentence + 2, at least 64)"),
+        OptionSpec("--window", value: "N", help: "window length in characters (default: the grammar's longest sentence + 2, at least 64, at most \(SweepData.longestDefaultWindow); 256 if unbounded)"),
         OptionSpec("--lr", value: "X", help: "peak learning rate (default 0.002), cosine decay to 10% after warmup"),
         OptionSpec("--warmup", value: "N", help: "warmup steps (default 5% of the steps, at least 10)"),
         OptionSpec("--weight-decay", value: "X", help: "AdamW decoupled weight decay on matrices (default 0.1)"),
@@ -32,6 +33,7 @@ let sweepSpec = CommandSpec(
         OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned, as GPT-2)"),
         OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws (default 20250101)"),
         OptionSpec("--unit", value: "K", help: "run only unit K (0-based, in size, variant, seed order) and print its rows: one task of a job array"),
+        OptionSpec("--max-memory", value: "GB", help: "refuse runs whose model needs more memory than this (default: half this machine's memory, at most 8)"),
     ],
     details: """
     The main job (also: cfg-run G.cfg [options]). Every (size, variant, seed) is one run: fresh sentences from the
@@ -55,8 +57,10 @@ func sizeTable() -> String {
 func listOption<T>(_ arguments: ParsedArguments, _ name: String, default value: String,
                    _ parse: (String) throws -> T) throws -> [T] {
     let text = arguments.string(name) ?? value
-    let items = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-    guard !items.isEmpty else { throw UsageError("\(name) expects a comma-separated list") }
+    let items = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
+    if let empty = items.firstIndex(of: "") {
+        throw UsageError("\(name) expects a comma-separated list without empty items, got '\(text)' (item \(empty + 1) is empty)")
+    }
     // Variant names may contain commas inside '@...' (m=...,k=...): rejoin those pieces.
     var joined: [String] = []
     for item in items {
@@ -77,6 +81,13 @@ func floatOption(_ arguments: ParsedArguments, _ name: String, default value: Fl
     return parsed
 }
 
+/// A library error that is the user's to fix: exit status 2 with its message.
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as SweepError { throw UsageError(error.description) }
+    catch let error as FileError { throw UsageError(error.description) }
+    catch let error as FileReading.Failure { throw UsageError(error.description) }
+}
+
 func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     let path = arguments.positionals[0]
     let sizes = try listOption(arguments, "--sizes", default: defaultSizes) { text -> ModelSize in
@@ -91,13 +102,13 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     }
     var settings = SweepSettings(grammarPath: path)
     settings.steps = try arguments.int("--steps", default: 1000, range: 1...10_000_000)
-    settings.evalEvery = try arguments.int("--eval-every", default: 0, range: 0...10_000_000)
+    settings.evalEvery = try arguments.int("--eval-every", default: 0, range: 1...10_000_000)
     settings.generationSamples = try arguments.int("--gen-samples", default: 200, range: 0...10_000_000)
     settings.validationSamples = try arguments.int("--val-samples", default: 500, range: 1...10_000_000)
     settings.batch = try arguments.int("--batch", default: 16, range: 1...100_000)
-    settings.window = try arguments.int("--window", default: 0, range: 0...100_000)
+    settings.window = try arguments.int("--window", default: 0, range: 2...100_000)
     settings.learningRate = try floatOption(arguments, "--lr", default: 2e-3, range: 0...10)
-    settings.warmupSteps = try arguments.int("--warmup", default: -1, range: -1...10_000_000)
+    settings.warmupSteps = try arguments.int("--warmup", default: -1, range: 0...10_000_000)
     settings.adam.weightDecay = try floatOption(arguments, "--weight-decay", default: 0.1, range: 0...10)
     settings.adam.beta1 = try floatOption(arguments, "--beta1", default: 0.9, range: 0...0.999999)
     settings.adam.beta2 = try floatOption(arguments, "--beta2", default: 0.98, range: 0...0.999999)
@@ -111,109 +122,74 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
         settings.positions = value
     }
     let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+    let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
+                                             range: 0.001...1e6)) * 1e9
+    let sweep = try usage { try Sweep(settings: settings, sizes: sizes, designs: designs, seeds: seeds) }
+    var unitIndex: Int?
+    if let unitText = arguments.string("--unit") {
+        guard let k = Int(unitText), sweep.units.indices.contains(k) else {
+            throw UsageError("--unit expects an index in 0..<\(sweep.units.count) (this sweep has \(sweep.units.count) runs), got '\(unitText)'")
+        }
+        unitIndex = k
+    }
+    // Where results go, checked before any work: never a device, a folder or a path below a file.
+    let out = try arguments.string("--out").map { out in
+        guard !out.isEmpty else { throw UsageError("--out expects a file name, got ''") }
+        return try usage { try FileSystem.resolveOutputFile(out) }
+    }
+
     let grammar = try loadGrammar(path)
     printError("reading \(path) and computing the validation set's true entropy ...")
-    let data = try SweepData(settings: settings, grammar: grammar)
-    // Check every run's model before any training starts.
-    let sweepDirectory = arguments.string("--out").map { $0 + ".runs" }
-        ?? NSTemporaryDirectory() + "cfg-run-sweep-\(getpid())"
-    let sweep = Sweep(settings: settings, sizes: sizes, designs: designs, seeds: seeds, directory: sweepDirectory,
-                      threads: threads)
-    for unit in sweep.units {
-        let tokenizer = Tokenizer(design: unit.design, alphabet: grammar.terminals.count)
-        let config = RunExecutor.modelConfig(unit, tokenizer: tokenizer, window: data.window, positions: settings.positions)
-        if !config.problems.isEmpty {
-            throw UsageError("\(unit.design) at size \(unit.size): \(config.problems.joined(separator: "; "))")
-        }
-    }
+    let data = try usage { try SweepData(settings: settings, grammar: grammar, log: printError) }
+    let problems = sweep.problems(data: data, memoryLimit: memoryLimit)
+    guard problems.isEmpty else { throw UsageError(problems.joined(separator: "\n")) }
     printError(String(format: "grammar %@: %d terminals, window %d characters, true entropy %.4f nats/char on %d validation sentences",
                       path, grammar.terminals.count, data.window, data.trueEntropyPerCharacter, data.validation.count))
 
-    if let unitText = arguments.string("--unit") {
-        guard let k = Int(unitText), sweep.units.indices.contains(k) else {
-            throw UsageError("--unit expects an index in 0..<\(sweep.units.count), got '\(unitText)'")
-        }
-        try sweep.prepareDirectory()
-        let executor = RunExecutor(unit: sweep.units[k], data: data, directory: sweep.directory, threads: threads)
+    // Without --out the run state lives in a temporary folder, removed at the end whatever happens.
+    let directoryPath = out.map { $0 + ".runs" } ?? NSTemporaryDirectory() + "cfg-run-sweep-\(getpid())"
+    defer { if out == nil { try? FileManager.default.removeItem(atPath: directoryPath) } }
+    let directory = try usage {
+        try SweepDirectory.open(directoryPath, settings: settings, units: sweep.units, access: unitIndex == nil ? .sweep : .shared)
+    }
+    InterruptHandler.install(directory: out == nil ? nil : directoryPath, temporary: out == nil ? directoryPath : nil)
+
+    if let k = unitIndex {
         print(ResultRow.header)
-        try executor.execute(emit: { print($0.csvLine); fflush(stdout) })
-        return 0
+        let rows = try usage {
+            try sweep.runUnit(k, data: data, directory: directory, threads: threads, log: printError) { print($0.csvLine); fflush(stdout) }
+        }
+        return rows.last?.status == "diverged" ? 1 : 0
     }
 
-    var file: FileHandle?
-    if let out = arguments.string("--out") {
-        guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
-            throw UsageError("cannot write \(out)")
+    var printed = 0
+    var lastWrite = Date.distantPast
+    let rows = try usage {
+        try sweep.run(data: data, directory: directory, threads: threads, log: printError) { rows in
+            if let out {
+                // The CSV is replaced whole (atomically), so it is never cut mid-row; at most every 2 seconds.
+                guard Date().timeIntervalSince(lastWrite) >= 2 else { return }
+                lastWrite = Date()
+                try writeResults(rows.all, to: out, directory: directoryPath)
+            } else {
+                let settled = rows.settled
+                if printed == 0 { print(ResultRow.header) }
+                for row in settled[printed...] { print(row.csvLine) }
+                printed = max(printed, settled.count)
+                fflush(stdout)
+            }
         }
-        file = handle
     }
-    var csv = ""
-    let rows = try sweep.run(data: data, row: { line in
-        csv += line + "\n"
-        if let file {
-            file.write(Data((line + "\n").utf8))
-        } else {
-            print(line)
-            fflush(stdout)
-        }
-    }, log: printError)
-    try file?.close()
-    if arguments.string("--out") == nil { try? FileManager.default.removeItem(atPath: sweepDirectory) }
-    if let table = try? ResultsTable(csv: csv) { printError(table.summary()) }
-    return rows.contains { $0.status != "ok" } ? 1 : 0
+    if let out { try writeResults(rows.all, to: out, directory: directoryPath) }
+    if let table = try? ResultsTable(csv: SweepRows.csv(rows.all)) { printError(table.summary()) }
+    return rows.all.contains { $0.status != "ok" } ? 1 : 0
 }
 
-let assertSpec = CommandSpec(
-    name: "assert", summary: "check claims against a results CSV (for regression tests in CI)",
-    positionals: ["RESULTS.csv", "CLAIM..."],
-    options: [],
-    details: """
-    Each claim is one argument:
-      'A < B on METRIC [for all sizes | at size S[,S2]] [for every seed] [by MARGIN]'   (also >)
-      'A - B on METRIC increases with size'                                             (also decreases)
-    A, B are variants; METRIC a column (excess_per_char, val_loss_per_char, gen_accuracy, ...). The final
-    evaluation of each run counts; means over seeds unless 'for every seed'. Exit status 1 if any claim fails.
-    Example: cfg-run assert results/x.csv "3gram-in < 1gram on excess_per_char for all sizes by 0.01"
-    """)
-
-func runAssert(_ arguments: ParsedArguments) throws -> Int32 {
-    let path = arguments.positionals[0]
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw UsageError("cannot read \(path)")
-    }
-    let table: ResultsTable
-    do { table = try ResultsTable(csv: text, source: path) } catch { throw UsageError("\(error)") }
-    var failed = 0
-    for claimText in arguments.positionals.dropFirst() {
-        let claim: Claim
-        do { claim = try Claim(parsing: claimText) } catch { throw UsageError("\(error)") }
-        let (holds, lines) = claim.check(table)
-        print("\(holds ? "holds" : "FAILS"): \(claim)")
-        for line in lines { print("  " + line) }
-        if !holds { failed += 1 }
-    }
-    return failed > 0 ? 1 : 0
-}
-
-let summarySpec = CommandSpec(
-    name: "summary", summary: "print the comparison table of a results CSV (as at the end of a sweep)",
-    positionals: ["RESULTS.csv"],
-    options: [OptionSpec("--baseline", value: "VARIANT", help: "the variant the others are compared with (default 1gram)")],
-    details: """
-    Per size (ordered by non-embedding parameters) and variant: the final evaluation's excess loss per character
-    and generation accuracy, mean over seeds with a 95% t-interval, the difference to the baseline, and whether
-    the intervals separate.
-    """)
-
-func runSummary(_ arguments: ParsedArguments) throws -> Int32 {
-    let path = arguments.positionals[0]
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw UsageError("cannot read \(path)")
-    }
+/// Replaces the results CSV with `rows`; a failure (a full disk) says that nothing is lost.
+func writeResults(_ rows: [ResultRow], to path: String, directory: String) throws {
     do {
-        print(try ResultsTable(csv: text, source: path).summary(baseline: arguments.string("--baseline") ?? "1gram"), terminator: "")
+        try FileSystem.writeAtomically(SweepRows.csv(rows), to: path)
     } catch {
-        throw UsageError(error.description)
+        throw UsageError("\(error). Nothing is lost: every finished evaluation is kept in \(directory); make room and rerun the same command to write the CSV")
     }
-    return 0
 }

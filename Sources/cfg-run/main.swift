@@ -47,6 +47,7 @@ func main() -> Int32 {
         return 2
     }
     arguments.removeFirst()
+    if ["sweep", "check", "stats", "bench"].contains(command.spec.name) { Heartbeat.start() }
     do {
         guard let parsed = try command.spec.parse(arguments) else { return 0 }
         return try command.run(parsed)

@@ -58,4 +58,38 @@ class CLITestCase: XCTestCase {
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                        stderr: String(decoding: stderr, as: UTF8.self))
     }
+
+    /// Starts `cfg-run` in the background (output discarded), for tests that kill it or race it.
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = CLITestCase.root
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// A fresh temporary folder, removed after the test.
+    func temporaryFolder() throws -> String {
+        let path = NSTemporaryDirectory() + "cfg-run-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    /// A results CSV without its wall_s column (the one column that may differ between runs of the same sweep).
+    func withoutWallTime(_ csv: String) -> [String] {
+        let lines = csv.split(separator: "\n").map(String.init)
+        guard let header = lines.first?.split(separator: ",").map(String.init), let wall = header.firstIndex(of: "wall_s") else { return lines }
+        return lines.map { line in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            if fields.count > wall { fields.remove(at: wall) }
+            return fields.joined(separator: ",")
+        }
+    }
+
+    func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "<missing>" }
 }

@@ -15,14 +15,13 @@ final class FindingsTests: XCTestCase {
         settings.validationSamples = 300
         settings.generationSamples = 0
         let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sweep = Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny"), try ModelSize(parsing: "s")],
-                          designs: try ["1gram", "3gram-in", "3gram-out"].map { try VocabularyDesign(parsing: $0) },
-                          seeds: [1, 2], directory: directory, threads: 2)
-        var csv = ""
-        _ = try sweep.run(data: data, row: { csv += $0 + "\n" }, log: { _ in })
-        let table = try ResultsTable(csv: csv)
+        let sweep = try Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny"), try ModelSize(parsing: "s")],
+                              designs: try ["1gram", "3gram-in", "3gram-out"].map { try VocabularyDesign(parsing: $0) },
+                              seeds: [1, 2])
+        let directory = try sweepDirectory(settings, sweep.units, access: .sweep)
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        let rows = try sweep.run(data: data, directory: directory, threads: 2, log: { _ in })
+        let table = try ResultsTable(csv: SweepRows.csv(rows.all))
         for claim in [
             "3gram-in < 1gram on excess_per_char for all sizes for every seed by 0.02",
             "3gram-out - 1gram on excess_per_char decreases with size",

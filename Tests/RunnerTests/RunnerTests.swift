@@ -25,6 +25,12 @@ func temporaryDirectory() -> String {
     return path
 }
 
+/// A sweep directory for `units` in a new temporary folder (`access` .shared lets several be open at once).
+func sweepDirectory(_ settings: SweepSettings, _ units: [RunUnit], at path: String = temporaryDirectory(),
+                    access: SweepDirectory.Access = .shared) throws -> SweepDirectory {
+    try SweepDirectory.open(path, settings: settings, units: units, access: access)
+}
+
 /// The grammar's exact next-symbol distribution as a "model": it must score excess 0 and accuracy 1 through the
 /// same evaluation code as trained models.
 final class OracleModel: EvaluatedModel {
@@ -148,9 +154,9 @@ final class RunnerTests: XCTestCase {
     func testTrainingImprovesAndRowsAreComplete() throws {
         let settings = smallSettings()
         let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let unit = RunUnit(design: try VocabularyDesign(parsing: "3gram-hin"), size: try ModelSize(parsing: "xs"), seed: 1)
+        let directory = try sweepDirectory(settings, [unit])
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
         let rows = try RunExecutor(unit: unit, data: data, directory: directory, threads: 2).execute()
         XCTAssertEqual(rows.map(\.step), [10, 20, 30])
         XCTAssertLessThan(rows.last!.valLoss, rows.first!.valLoss)
@@ -166,18 +172,18 @@ final class RunnerTests: XCTestCase {
         func strip(_ rows: [ResultRow]) -> [String] {
             rows.map { row in var r = row; r.wallSeconds = 0; return r.csvLine }
         }
-        let a = temporaryDirectory(), b = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        let a = try sweepDirectory(settings, [unit]), b = try sweepDirectory(settings, [unit])
+        defer { try? FileManager.default.removeItem(atPath: a.path); try? FileManager.default.removeItem(atPath: b.path) }
         let straight = try RunExecutor(unit: unit, data: data, directory: a, threads: 1).execute()
         let interrupted = try RunExecutor(unit: unit, data: data, directory: b, threads: 2).execute(stop: { $0 >= 10 })
         XCTAssertEqual(interrupted.map(\.step), [10])
         let executor = RunExecutor(unit: unit, data: data, directory: b, threads: 2)
-        XCTAssertFalse(executor.isDone)
+        guard case .inProgress(10, _) = try b.state(of: unit) else { return XCTFail("expected a run checkpointed at step 10") }
         var emitted: [ResultRow] = []
         let resumed = try executor.execute(emit: { emitted.append($0) })
         XCTAssertEqual(strip(resumed), strip(straight))
         XCTAssertEqual(strip(emitted), strip(straight))
-        XCTAssertTrue(executor.isDone)
+        guard case .finished = try b.state(of: unit) else { return XCTFail("expected a finished run") }
         // A finished run is replayed from its shard, not retrained.
         XCTAssertEqual(strip(try executor.execute()), strip(straight))
     }
@@ -185,27 +191,29 @@ final class RunnerTests: XCTestCase {
     func testSweepWritesTheSameCSVWhenRerunAndRejectsOtherSettings() throws {
         let settings = smallSettings()
         let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sweep = Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny")],
-                          designs: [try VocabularyDesign(parsing: "1gram"), try VocabularyDesign(parsing: "3gram-in")],
-                          seeds: [1], directory: directory, threads: 2)
-        var first: [String] = [], second: [String] = []
-        _ = try sweep.run(data: data, row: { first.append($0) }, log: { _ in })
-        // Interrupt the second run by hand: drop its done marker and its last row, as a crash would.
-        let id = sweep.units[1].id
-        try FileManager.default.removeItem(atPath: directory + "/" + id + ".done")
-        _ = try sweep.run(data: data, row: { second.append($0) }, log: { _ in })
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sweep = try Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny")],
+                              designs: [try VocabularyDesign(parsing: "1gram"), try VocabularyDesign(parsing: "3gram-in")], seeds: [1])
+        func run() throws -> [String] {
+            let directory = try SweepDirectory.open(path, settings: settings, units: sweep.units, access: .sweep)
+            return try sweep.run(data: data, directory: directory, threads: 2, log: { _ in }).all.map(\.csvLine)
+        }
+        let first = try run()
+        // Interrupt the second run by hand: drop its done marker, as a crash before it was written would.
+        try FileManager.default.removeItem(atPath: path + "/" + sweep.units[1].id + ".done")
+        let second = try run()
         func withoutWall(_ lines: [String]) -> [String] {
             lines.map { line in var f = line.split(separator: ",", omittingEmptySubsequences: false); if f.count > 21 { f[21] = "" }; return f.joined(separator: ",") }
         }
-        XCTAssertEqual(first.count, 1 + 2 * 3)
+        XCTAssertEqual(first.count, 2 * 3)
         XCTAssertEqual(withoutWall(second), withoutWall(first))
         var other = settings
         other.steps = 40
-        let changed = Sweep(settings: other, sizes: [try ModelSize(parsing: "tiny")], designs: [try VocabularyDesign(parsing: "1gram")],
-                            seeds: [1], directory: directory, threads: 1)
-        XCTAssertThrowsError(try changed.prepareDirectory()) { XCTAssertTrue("\($0)".contains("other settings")) }
+        XCTAssertThrowsError(try SweepDirectory.open(path, settings: other, units: sweep.units, access: .sweep)) {
+            XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
+            XCTAssertTrue("\($0)".contains("steps: 30 there, 40 here"), "\($0)")
+        }
     }
 
     func testClaims() throws {
@@ -244,16 +252,15 @@ final class RunnerTests: XCTestCase {
         settings.learningRate = 1e35
         settings.warmupSteps = 0
         let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let unit = RunUnit(design: try VocabularyDesign(parsing: "1gram"), size: try ModelSize(parsing: "tiny"), seed: 1)
+        let directory = try sweepDirectory(settings, [unit])
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
         let executor = RunExecutor(unit: unit, data: data, directory: directory, threads: 1)
         var rows: [ResultRow] = []
-        XCTAssertThrowsError(try executor.execute(emit: { rows.append($0) })) { error in
-            XCTAssertTrue("\(error)".contains("diverged"), "\(error)")
-        }
+        try executor.execute(emit: { rows.append($0) })
         XCTAssertEqual(rows.last?.status, "diverged")
-        XCTAssertTrue(executor.isDone)
+        guard case .finished(let saved) = try directory.state(of: unit) else { return XCTFail("a diverged run is finished") }
+        XCTAssertEqual(saved.map(\.csvLine), rows.map(\.csvLine))
         XCTAssertTrue(rows.last!.valLoss.isNaN)
     }
 

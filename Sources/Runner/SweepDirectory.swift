@@ -1,0 +1,327 @@
+import Files
+import Foundation
+import Model
+
+/// A failure of a sweep that the user must act on: a directory made with other settings, a run's files that
+/// disagree, a lock held by another sweep, a full disk. The description names the file and says what to do.
+public struct SweepError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The state of a sweep on disk, `<results>.csv.runs/`: the settings it was made with (`sweep.json`), and per
+/// run (unit) a shard of its CSV rows (`<id>.csv`), its latest checkpoint (`<id>.ckpt`) and, once finished, a
+/// done-marker (`<id>.done`).
+///
+/// Every file is replaced atomically, so a kill at any moment leaves the old or the new version. Each shard row
+/// carries a checksum bound to this sweep's settings, and the done-marker records the finished shard's checksum and
+/// steps: a lost, cut, edited or foreign shard is found before anything is trained or written, never turned into a
+/// silently shorter CSV.
+///
+/// Locks (`flock`, released by the kernel when a holder dies): a whole sweep holds `sweep.lock` exclusively; a
+/// single unit (`--unit K`, a task of a job array) and a merge hold it shared; every unit being trained holds its own
+/// `<id>.lock`. So two sweeps never train into one directory, while the tasks of a job array run side by side.
+public final class SweepDirectory {
+    public let path: String
+    /// The settings and unit ids recorded in `sweep.json`.
+    public let manifest: Manifest
+    /// A fingerprint of `sweep.json`'s bytes; shard row checksums and checkpoints are bound to it.
+    let fingerprint: UInt64
+    private let lock: FileLock
+
+    public struct Manifest: Codable, Equatable, Sendable {
+        public let settings: SweepSettings
+        /// The runs, in sweep order.
+        public let units: [RunUnit]
+    }
+
+    /// How a process uses the directory.
+    public enum Access {
+        /// A whole sweep: alone in the directory.
+        case sweep
+        /// One unit of a job array, or a merge: beside other units, never beside a whole sweep.
+        case shared
+
+        var exclusive: Bool { self == .sweep }
+    }
+
+    static let manifestName = "sweep.json"
+    static let lockName = "sweep.lock"
+
+    /// Opens the directory of a sweep with `settings` and `units`, creating it if it is new. Throws, touching no
+    /// results, if it holds a sweep with other settings or units, if `sweep.json` is unreadable, or if another process
+    /// holds it (the error names that process).
+    public static func open(_ path: String, settings: SweepSettings, units: [RunUnit], access: Access) throws -> SweepDirectory {
+        if let kind = FileSystem.kind(of: path), kind != .directory {
+            throw SweepError("\(path) exists and is not a folder; cfg-run keeps a sweep's state there (move that file away, or use another --out)")
+        }
+        try FileSystem.createFolder(path)
+        let lock = try takeLock(path, access: access)
+        let expected = Manifest(settings: settings, units: units)
+        let manifestPath = path + "/" + manifestName
+        var bytes: Data
+        if FileSystem.exists(manifestPath) {
+            bytes = try FileSystem.read(manifestPath)
+        } else {
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: path))?
+                .filter { $0.hasSuffix(".csv") || $0.hasSuffix(".ckpt") || $0.hasSuffix(".done") } ?? []
+            if !leftovers.isEmpty {
+                throw SweepError("\(path) holds runs (\(leftovers.prefix(3).joined(separator: ", "))\(leftovers.count > 3 ? ", ..." : "")) but no \(manifestName) saying which settings made them; delete the folder to start over, or use another --out")
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            bytes = try encoder.encode(expected)
+            try FileSystem.writeAtomically(bytes, to: manifestPath)
+        }
+        guard let found = try? JSONDecoder().decode(Manifest.self, from: bytes) else {
+            throw SweepError("\(manifestPath) is unreadable (not the settings file of a cfg-run sweep, or damaged); delete \(path) to start that sweep over, or use another --out")
+        }
+        if found != expected {
+            throw SweepError("\(path) holds a sweep with other settings or runs (\(SweepDirectory.differences(found, expected).joined(separator: "; "))); rerun with the same arguments, use another --out, or delete that folder to start over")
+        }
+        if access.exclusive { FileSystem.removeLeftoverTemporaryFiles(in: path) }
+        return SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+    }
+
+    /// Opens the directory of an existing sweep, whatever its settings (for `merge`).
+    public static func openExisting(_ path: String) throws -> SweepDirectory {
+        guard FileSystem.kind(of: path) == .directory else {
+            throw SweepError("\(path): no such sweep folder (a sweep run with --out FILE.csv keeps its state in FILE.csv.runs)")
+        }
+        let manifestPath = path + "/" + manifestName
+        let bytes = try FileSystem.read(manifestPath)
+        guard let found = try? JSONDecoder().decode(Manifest.self, from: bytes) else {
+            throw SweepError("\(manifestPath) is unreadable (not the settings file of a cfg-run sweep, or damaged)")
+        }
+        let lock = try takeLock(path, access: .shared)
+        return SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+    }
+
+    private init(path: String, manifest: Manifest, fingerprint: UInt64, lock: FileLock) {
+        self.path = path
+        self.manifest = manifest
+        self.fingerprint = fingerprint
+        self.lock = lock
+    }
+
+    private static func takeLock(_ path: String, access: Access) throws -> FileLock {
+        let lockPath = path + "/" + lockName
+        do {
+            return try FileLock.acquire(lockPath, exclusive: access.exclusive, purpose: "cfg-run sweep")
+        } catch let held as FileLock.Held {
+            if let holder = held.holder {
+                throw SweepError("\(path) is in use by another sweep: \(holder); wait for it to finish (or stop it), then rerun")
+            }
+            let units = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+                .filter { $0.hasSuffix(".lock") && $0 != lockName }.sorted()
+                .compactMap { name -> String? in
+                    let unitLock = path + "/" + name
+                    guard FileLock.isHeld(unitLock) else { return nil }
+                    return "\(name.dropLast(5)) by \(FileLock.holderDescription(unitLock) ?? "another process")"
+                }
+            throw SweepError("\(path) is in use by single-unit runs (--unit, e.g. tasks of a job array)\(units.isEmpty ? "" : ": " + units.joined(separator: "; ")); wait for them to finish, or use 'cfg-run merge' to collect their results")
+        }
+    }
+
+    /// What differs between two manifests, in words.
+    static func differences(_ found: Manifest, _ expected: Manifest) -> [String] {
+        func fields(_ settings: SweepSettings) -> [String: String] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let data = try? encoder.encode(settings),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            var flat: [String: String] = [:]
+            func add(_ value: Any, _ name: String) {
+                if let nested = value as? [String: Any] {
+                    for (key, inner) in nested { add(inner, name + "." + key) }
+                } else {
+                    flat[name] = "\(value)"
+                }
+            }
+            for (key, value) in object { add(value, key) }
+            return flat
+        }
+        let a = fields(found.settings), b = fields(expected.settings)
+        var out = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+            .map { "\($0): \(a[$0] ?? "-") there, \(b[$0] ?? "-") here" }
+        if found.units != expected.units {
+            let there = Set(found.units.map(\.id)), here = Set(expected.units.map(\.id))
+            var what = "runs: \(found.units.count) there, \(expected.units.count) here"
+            if let extra = expected.units.first(where: { !there.contains($0.id) }) { what += " (\(extra.id) is new)" }
+            else if let gone = found.units.first(where: { !here.contains($0.id) }) { what += " (\(gone.id) is not asked for)" }
+            else { what += " (in another order)" }
+            out.append(what)
+        }
+        return out
+    }
+
+    // MARK: One unit's files
+
+    func shardPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".csv" }
+    func checkpointPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".ckpt" }
+    func donePath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".done" }
+    func lockPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".lock" }
+
+    /// Takes the unit's lock: one process trains a unit at a time.
+    func lockUnit(_ unit: RunUnit) throws -> FileLock {
+        do {
+            return try FileLock.acquire(lockPath(unit), exclusive: true, purpose: "cfg-run, unit \(unit.id)")
+        } catch let held as FileLock.Held {
+            throw SweepError("run \(unit.id) is being trained by \(held.holder ?? "another process"); wait for it, or stop it")
+        }
+    }
+
+    /// Where a unit stands on disk.
+    public enum UnitState {
+        case notStarted
+        /// Checkpointed at `step`; `rows` are its rows up to that step.
+        case inProgress(step: Int, rows: [ResultRow])
+        /// Finished (or stopped by divergence): all its rows.
+        case finished(rows: [ResultRow])
+
+        public var rows: [ResultRow] {
+            switch self {
+            case .notStarted: return []
+            case .inProgress(_, let rows), .finished(let rows): return rows
+            }
+        }
+    }
+
+    /// The done-marker: how the run ended and what its shard holds.
+    struct DoneMarker: Codable {
+        let status: String
+        let lastStep: Int
+        let rows: Int
+        /// FNV-1a of the shard file's bytes, in hex.
+        let shardChecksum: String
+    }
+
+    /// Reads and checks a unit's files. Throws a `SweepError` naming the file, what is wrong and which files to
+    /// delete to redo the run, when a shard is missing, cut, altered or foreign, or does not cover every evaluation
+    /// step that the checkpoint or done-marker claims.
+    public func state(of unit: RunUnit) throws -> UnitState {
+        let settings = manifest.settings
+        let shard = shardPath(unit), checkpoint = checkpointPath(unit), done = donePath(unit)
+        func failure(_ file: String, _ problem: String) -> SweepError {
+            let remove = [checkpoint, done, shard].filter(FileSystem.exists).map { ($0 as NSString).lastPathComponent }
+            return SweepError("\(file): \(problem). To redo this run from the start, delete \(remove.joined(separator: ", ")) in \(path) and rerun")
+        }
+        if FileSystem.exists(done) {
+            guard let data = try? FileSystem.read(done), let marker = try? JSONDecoder().decode(DoneMarker.self, from: data) else {
+                throw failure(done, "unreadable done-marker (damaged, or written by an older cfg-run)")
+            }
+            guard FileSystem.exists(shard) else { throw failure(shard, "missing, but \(unit.id).done says the run finished with \(marker.rows) rows") }
+            let bytes = try FileSystem.read(shard)
+            guard String(fnv1a(bytes), radix: 16) == marker.shardChecksum else {
+                throw failure(shard, "its contents differ from what \(unit.id).done recorded when the run finished (the file was cut, edited or replaced)")
+            }
+            let rows = try readShard(bytes, unit: unit, file: shard, failure: failure)
+            var expected = settings.evaluationSteps
+            if marker.status == "diverged" { expected = expected.filter { $0 < marker.lastStep } + [marker.lastStep] }
+            guard rows.map(\.step) == expected else {
+                throw failure(shard, "holds rows for steps \(SweepDirectory.describe(rows.map(\.step))), expected \(SweepDirectory.describe(expected))")
+            }
+            return .finished(rows: rows)
+        }
+        guard FileSystem.exists(checkpoint) else { return .notStarted }
+        let step: Int
+        do {
+            let (saved, metadata) = try Checkpoint.inspect(checkpoint)
+            guard metadata["sweep"] == String(fingerprint, radix: 16) else {
+                throw failure(checkpoint, "this checkpoint belongs to a sweep with other settings")
+            }
+            step = saved
+        } catch let error as Checkpoint.Failure {
+            throw failure(checkpoint, error.description.replacingOccurrences(of: checkpoint + ": ", with: ""))
+        }
+        guard FileSystem.exists(shard) else { throw failure(shard, "missing, but \(unit.id).ckpt is at step \(step)") }
+        let rows = try readShard(try FileSystem.read(shard), unit: unit, file: shard, failure: failure).filter { $0.step <= step }
+        let expected = settings.evaluationSteps.filter { $0 <= step }
+        guard rows.map(\.step) == expected else {
+            throw failure(shard, "holds rows for steps \(SweepDirectory.describe(rows.map(\.step))), but the checkpoint at step \(step) needs \(SweepDirectory.describe(expected))")
+        }
+        return .inProgress(step: step, rows: rows)
+    }
+
+    static func describe(_ steps: [Int]) -> String {
+        if steps.isEmpty { return "none" }
+        if steps.count <= 6 { return steps.map(String.init).joined(separator: ", ") }
+        return "\(steps.prefix(3).map(String.init).joined(separator: ", ")), ... \(steps.last!) (\(steps.count) in all)"
+    }
+
+    /// The shard's header: the results columns, then each row's checksum.
+    static let shardHeader = ResultRow.header + ",row_checksum"
+
+    /// A shard line: the results line and its checksum (bound to this sweep's settings).
+    func shardLine(_ row: ResultRow) -> String {
+        let line = row.csvLine
+        return line + "," + String(rowChecksum(line), radix: 16)
+    }
+
+    private func rowChecksum(_ line: String) -> UInt64 {
+        var hash = fingerprint
+        for byte in line.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
+    }
+
+    private func readShard(_ bytes: Data, unit: RunUnit, file: String, failure: (String, String) -> SweepError) throws -> [ResultRow] {
+        guard let text = String(data: bytes, encoding: .utf8) else { throw failure(file, "not UTF-8 text") }
+        guard text.isEmpty || text.hasSuffix("\n") else { throw failure(file, "the last line is cut off") }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        guard let header = lines.first, header == SweepDirectory.shardHeader else {
+            throw failure(file, lines.isEmpty ? "empty (no header)" : "unexpected header (written by another cfg-run version, or damaged)")
+        }
+        let columns = try? ResultRow.columnIndices(header: CSV.fields(header).dropLast())
+        var rows: [ResultRow] = []
+        for (number, line) in lines.dropFirst().enumerated() {
+            let at = "line \(number + 2)"
+            guard let comma = line.lastIndex(of: ","), UInt64(line[line.index(after: comma)...], radix: 16) == rowChecksum(String(line[..<comma])) else {
+                throw failure(file, "\(at) fails its checksum (the file was edited or damaged, or comes from a sweep with other settings)")
+            }
+            let fields = CSV.fields(line[..<comma])
+            guard let columns, fields.count == ResultRow.columnNames.count else { throw failure(file, "\(at) has \(fields.count) fields") }
+            let row: ResultRow
+            do { row = try ResultRow(fields: fields, columns: columns) } catch { throw failure(file, "\(at): \(error)") }
+            guard row.variant == unit.design.description, row.size == unit.size.name, row.seed == unit.seed else {
+                throw failure(file, "\(at) belongs to another run (\(row.size) \(row.variant) seed \(row.seed))")
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Replaces the unit's shard with `rows`.
+    func writeShard(_ rows: [ResultRow], of unit: RunUnit) throws {
+        let text = ([SweepDirectory.shardHeader] + rows.map(shardLine)).map { $0 + "\n" }.joined()
+        try FileSystem.writeAtomically(text, to: shardPath(unit))
+    }
+
+    /// Marks the unit finished, recording its shard as it is now.
+    func markDone(_ unit: RunUnit, rows: [ResultRow]) throws {
+        let bytes = try FileSystem.read(shardPath(unit))
+        let marker = DoneMarker(status: rows.last?.status ?? "ok", lastStep: rows.last?.step ?? 0, rows: rows.count,
+                                shardChecksum: String(fnv1a(bytes), radix: 16))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileSystem.writeAtomically(try encoder.encode(marker), to: donePath(unit))
+    }
+
+    /// The metadata that binds a checkpoint to this sweep.
+    var checkpointBinding: [String: String] { ["sweep": String(fingerprint, radix: 16)] }
+
+    /// Every unit's rows in sweep order, and the units that have not finished (for `merge`).
+    public func collect() throws -> (rows: [ResultRow], missing: [RunUnit]) {
+        var rows: [ResultRow] = [], missing: [RunUnit] = []
+        for unit in manifest.units {
+            if case .finished(let unitRows) = try state(of: unit) { rows += unitRows } else { missing.append(unit) }
+        }
+        return (rows, missing)
+    }
+}
+
+/// FNV-1a, 64 bits.
+func fnv1a<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+    return hash
+}

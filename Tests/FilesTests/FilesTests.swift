@@ -1,0 +1,90 @@
+import Files
+import Foundation
+import XCTest
+
+final class FilesTests: XCTestCase {
+    var folder = ""
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "cfg-run-files-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileSystem.createFolder(folder)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+    func testAtomicWriteReplacesAndLeavesNoTemporaryFile() throws {
+        let path = folder + "/a.csv"
+        try FileSystem.writeAtomically("one\n", to: path)
+        try FileSystem.writeAtomically("two\n", to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "two\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["a.csv"])
+        // Into a folder that does not exist: a clear reason, no crash.
+        XCTAssertThrowsError(try FileSystem.writeAtomically("x", to: folder + "/missing/b.csv")) {
+            XCTAssertTrue("\($0)".contains("no such file"), "\($0)")
+        }
+    }
+
+    func testOutputPathsNeverNameDevicesOrFolders() throws {
+        XCTAssertThrowsError(try FileSystem.resolveOutputFile("/dev/null")) {
+            XCTAssertTrue("\($0)".contains("/dev/null is a character device"), "\($0)")
+        }
+        XCTAssertThrowsError(try FileSystem.resolveOutputFile(folder)) { XCTAssertTrue("\($0)".contains("is a directory"), "\($0)") }
+        // A link to a device is refused; a link to a file resolves to the file, relative targets included.
+        try FileManager.default.createSymbolicLink(atPath: folder + "/null.csv", withDestinationPath: "/dev/null")
+        XCTAssertThrowsError(try FileSystem.resolveOutputFile(folder + "/null.csv"))
+        try FileSystem.createFolder(folder + "/sub")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.csv", withDestinationPath: "sub/real.csv")
+        XCTAssertEqual(try FileSystem.resolveOutputFile(folder + "/link.csv"), folder + "/sub/real.csv")
+        XCTAssertEqual(try FileSystem.resolveOutputFile(folder + "/new.csv"), folder + "/new.csv")
+        // A path below a file.
+        try FileSystem.writeAtomically("x", to: folder + "/file")
+        XCTAssertThrowsError(try FileSystem.resolveOutputFile(folder + "/file/x.csv")) {
+            XCTAssertTrue("\($0)".contains("is a file, not a folder"), "\($0)")
+        }
+        XCTAssertThrowsError(try FileSystem.createFolder(folder + "/file")) {
+            XCTAssertTrue("\($0)".contains("a file of that name exists"), "\($0)")
+        }
+    }
+
+    func testReadProblemsSayWhy() throws {
+        let missing = "/nonexistent-\(getpid())/g.cfg"
+        XCTAssertThrowsError(try FileReading.contents(ofFile: missing)) { error in
+            XCTAssertEqual("\(error)", "cannot read \(missing): no such file")
+        }
+        XCTAssertEqual(FileReading.problem(reading: missing), "no such file")
+        XCTAssertEqual(FileReading.problem(reading: folder), "is a directory, not a file")
+        try FileSystem.writeAtomically("x", to: folder + "/ok")
+        XCTAssertEqual(FileReading.problem(reading: folder + "/ok/x"), "a part of the path before the last '/' is a file, not a directory")
+        XCTAssertNil(FileReading.problem(reading: folder + "/ok"))
+        XCTAssertEqual(try FileReading.contents(ofFile: folder + "/ok"), Array("x".utf8))
+        XCTAssertEqual(FileReading.reason(errno: EACCES), "permission denied")
+        XCTAssertEqual(FileReading.reason(errno: ENOSPC), "no space left on device")
+        // A pipe reads to its end (Foundation's readers fail on them).
+        var pipeEnds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&pipeEnds), 0)
+        _ = "piped".withCString { write(pipeEnds[1], $0, 5) }
+        close(pipeEnds[1])
+        XCTAssertEqual(try FileReading.contents(ofFile: "/dev/fd/\(pipeEnds[0])"), Array("piped".utf8))
+        close(pipeEnds[0])
+    }
+
+    func testLocksExcludeAndNameTheirHolder() throws {
+        let path = folder + "/x.lock"
+        let held = try FileLock.acquire(path, exclusive: true, purpose: "test")
+        // flock(2) locks belong to an open file, so a second taker in this process is refused as another would be.
+        XCTAssertThrowsError(try FileLock.acquire(path, exclusive: true, purpose: "second")) { error in
+            XCTAssertTrue("\(error)".contains("process \(getpid())"), "\(error)")
+            XCTAssertTrue("\(error)".contains("(test)"), "\(error)")
+        }
+        XCTAssertThrowsError(try FileLock.acquire(path, exclusive: false, purpose: "reader"))
+        XCTAssertTrue(FileLock.isHeld(path))
+        held.release()
+        XCTAssertFalse(FileLock.isHeld(path))
+        let reader1 = try FileLock.acquire(path, exclusive: false, purpose: "reader")
+        let reader2 = try FileLock.acquire(path, exclusive: false, purpose: "reader")
+        XCTAssertThrowsError(try FileLock.acquire(path, exclusive: true, purpose: "writer"))
+        reader1.release()
+        reader2.release()
+        XCTAssertNoThrow(try FileLock.acquire(path, exclusive: true, purpose: "writer"))
+    }
+}
