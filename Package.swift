@@ -26,7 +26,7 @@ let package = Package(
         // Vocabulary designs: encodings of sentences into model tokens and targets.
         .target(name: "Tokenizer"),
         // The runner: training sweeps over sizes x vocabulary designs x seeds, evaluation, CSV, claims.
-        .target(name: "Runner", dependencies: ["Grammar", "Tokenizer", "Model", "SeededRandom", "Files"]),
+        .target(name: "Runner", dependencies: ["Grammar", "Tokenizer", "Model", "Kernels", "SeededRandom", "Files"]),
         .executableTarget(name: "cfg-run", dependencies: ["Grammar", "Runner", "Model", "Tokenizer", "Kernels", "Files"]),
         // libFuzzer target for the .cfg reader and the checker; see tools/fuzz/README.md.
         // Built normally it replays a corpus; with -DFUZZING and -sanitize=fuzzer it is the fuzz entry point.

@@ -17,7 +17,9 @@ public final class GPT {
     /// Rows per batch and window length the activations are sized for.
     public let batch: Int
     public let seq: Int
-    public let pool: WorkerPool?
+    /// May be replaced between steps (e.g. a larger pool once other runs on the machine have finished): every
+    /// kernel gives the same bits for any thread count, so results do not change.
+    public var pool: WorkerPool?
 
     /// The parameter arena (`layout.count` floats), its gradient, and AdamW's two moments.
     public let parameters: UnsafeMutablePointer<Float>
@@ -41,14 +43,20 @@ public final class GPT {
 
     /// Creates a model with GPT-2 initialisation from `seed`, activations for `batch` windows of `seq` tokens,
     /// and a worker pool of `threads` threads.
-    public init(config: GPTConfig, batch: Int, seq: Int, threads: Int, seed: UInt64) {
+    public convenience init(config: GPTConfig, batch: Int, seq: Int, threads: Int, seed: UInt64) {
+        self.init(config: config, batch: batch, seq: seq, pool: threads > 1 ? WorkerPool(threads: threads) : nil, seed: seed)
+    }
+
+    /// Creates a model that runs its kernels on `pool`, which other models may share: a call that finds the pool
+    /// busy with another model's runs on the calling thread alone, and the results are the same either way.
+    public init(config: GPTConfig, batch: Int, seq: Int, pool: WorkerPool?, seed: UInt64) {
         precondition(config.problems.isEmpty, config.problems.joined(separator: "; "))
         precondition(seq <= config.maxSequence, "window longer than maxSequence")
         self.config = config
         self.layout = ParameterLayout(config)
         self.batch = batch
         self.seq = seq
-        self.pool = threads > 1 ? WorkerPool(threads: threads) : nil
+        self.pool = pool
         let count = layout.count
         parameters = ArenaMemory.allocate(floats: count)
         gradients = ArenaMemory.allocate(floats: count)

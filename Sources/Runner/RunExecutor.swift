@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import Kernels
 import Model
 import SeededRandom
 import Tokenizer
@@ -20,13 +21,20 @@ public struct RunExecutor {
     public let unit: RunUnit
     public let data: SweepData
     public let directory: SweepDirectory
-    public let threads: Int
+    /// The worker pool to train with, asked before every step (nil: one thread): a sweep hands a run more threads
+    /// once the runs beside it have finished. Results do not depend on it.
+    public let pool: () -> WorkerPool?
 
     public init(unit: RunUnit, data: SweepData, directory: SweepDirectory, threads: Int) {
+        let pool = threads > 1 ? WorkerPool(threads: threads) : nil
+        self.init(unit: unit, data: data, directory: directory, pool: { pool })
+    }
+
+    public init(unit: RunUnit, data: SweepData, directory: SweepDirectory, pool: @escaping () -> WorkerPool?) {
         self.unit = unit
         self.data = data
         self.directory = directory
-        self.threads = threads
+        self.pool = pool
     }
 
     /// The model configuration of a run; nil (with the reasons) when the design or the model is too large or
@@ -102,7 +110,7 @@ public struct RunExecutor {
         let (config, tokenizer) = try RunExecutor.modelConfig(unit, alphabet: data.grammar.terminals.count, window: data.window,
                                                               batch: settings.batch, positions: settings.positions,
                                                               memoryLimit: .infinity).get()
-        let model = GPT(config: config, batch: settings.batch, seq: data.window, threads: threads, seed: unit.seed)
+        let model = GPT(config: config, batch: settings.batch, seq: data.window, pool: pool(), seed: unit.seed)
         var generator = SeededGenerator(seed: unit.seed, stream: 1)
         var packer = WindowPacker(tokenizer: tokenizer, window: data.window)
         var tokens = 0, characters = 0
@@ -135,6 +143,8 @@ public struct RunExecutor {
         let sampler = data.sampler
         var sessionStart = Date()
         while model.step < settings.steps {
+            let stepPool = pool()
+            if stepPool !== model.pool { model.pool = stepPool }
             let stepStart = Date()
             let batch = try packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
             let rate = schedule.rate(at: model.step)

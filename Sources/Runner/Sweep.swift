@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import Kernels
 import Tokenizer
 
 /// A sweep: every (size, design, seed) unit of a comparison. Its directory (`SweepDirectory`) holds each unit's
@@ -50,18 +51,28 @@ public struct Sweep {
         return problems
     }
 
-    /// Runs every unit in `directory` (opened for this sweep with `.sweep` access). `update` receives the rows so
-    /// far after every new row; `log` progress and messages for stderr. First checks every unit's files, so that a
-    /// damaged directory is reported before anything is trained. Returns all rows.
-    public func run(data: SweepData, directory: SweepDirectory, threads: Int, log: @escaping (String) -> Void,
-                    update: (SweepRows) throws -> Void = { _ in }) throws -> SweepRows {
+    /// Runs every unit in `directory` (opened for this sweep with `.sweep` access), `jobs` at a time, each with
+    /// `threads / jobs` threads (at least one): the results are the same for any `jobs` and `threads`. First checks
+    /// every unit's files, so that a damaged directory is reported before anything is trained. `events` hears what
+    /// happens and `update` receives the rows so far after every new row; both are called one at a time (from the
+    /// worker threads, under a lock). When a unit fails (a full disk, a lock), the others stop at their next
+    /// checkpoint and the first error is thrown. Returns all rows.
+    public func run(data: SweepData, directory: SweepDirectory, threads: Int, jobs: Int = 1,
+                    events: @escaping (SweepEvent) -> Void = { _ in },
+                    update: @escaping (SweepRows) throws -> Void = { _ in }) throws -> SweepRows {
         var results = SweepRows(units: units)
         var problems: [String] = []
+        var checkpoints: [Int: Int] = [:]
         for (index, unit) in units.enumerated() {
             do {
-                if case .finished(let rows) = try directory.state(of: unit) {
+                switch try directory.state(of: unit) {
+                case .finished(let rows):
                     results.byUnit[index] = rows
                     results.finished[index] = true
+                case .inProgress(let step, _):
+                    checkpoints[index] = step
+                case .notStarted:
+                    break
                 }
             } catch {
                 problems.append("\(error)")
@@ -69,83 +80,115 @@ public struct Sweep {
         }
         guard problems.isEmpty else { throw SweepError(problems.joined(separator: "\n")) }
         try update(results)
-        let started = Date()
-        var progress = ProgressLog(totalSteps: units.count * settings.steps, log: log)
-        for (index, unit) in units.enumerated() {
-            let label = "run \(index + 1)/\(units.count) \(unit.size.name) \(unit.design) seed \(unit.seed)"
-            if results.finished[index] {
-                log("\(label): finished earlier, its rows are reused")
-                progress.skip(settings.steps)
-                continue
-            }
-            let executor = RunExecutor(unit: unit, data: data, directory: directory, threads: threads)
-            var updateError: Error?
-            let rows = try executor.execute(progress: { progress.report(label, $0) }, emit: { row in
-                results.byUnit[index].append(row)
-                if updateError == nil { do { try update(results) } catch { updateError = error } }
-            })
-            if let updateError { throw updateError }
-            progress.finish(settings.steps)
-            results.byUnit[index] = rows
-            results.finished[index] = true
-            if rows.last?.status == "diverged" {
-                log("warning: \(unit.id): the loss stopped being finite at step \(rows.last!.step); the run stops there (marked 'diverged' in the CSV) and the sweep goes on")
-            }
-            try update(results)
+        for index in units.indices where results.finished[index] { events(.reused(unit: index)) }
+
+        // Larger models first (a stable sort keeps sweep order among equals), so that the runs that finish last
+        // are short ones and few threads idle at the end; the CSV keeps sweep order whatever the running order.
+        let cost = Dictionary(uniqueKeysWithValues: Set(units.map(\.size)).map { ($0, $0.nonEmbeddingParameters) })
+        let pending = units.indices.filter { !results.finished[$0] }
+            .enumerated().sorted { (cost[units[$0.element].size]!, -$0.offset) > (cost[units[$1.element].size]!, -$1.offset) }
+            .map(\.element)
+        let workers = max(1, min(jobs, pending.count))
+        let threadsPerUnit = max(1, threads / workers)
+        // Workers still taking units: a run's share of the threads is threads / busy workers, so the last runs of
+        // a sweep get the threads of the workers that have nothing left to do.
+        var busyWorkers = workers
+        let lock = NSLock()
+        var next = 0
+        var failure: Error?
+        func locked<T>(_ body: () throws -> T) rethrows -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return try body()
         }
-        log(String(format: "sweep finished: %d runs in %@", units.count, formatDuration(Date().timeIntervalSince(started))))
+        // Each worker takes the next unit until none is left or one has failed.
+        func work() {
+            while let index = locked({ () -> Int? in
+                guard failure == nil, next < pending.count else { return nil }
+                next += 1
+                events(.started(unit: pending[next - 1], threads: threadsPerUnit, resumedAt: checkpoints[pending[next - 1]]))
+                return pending[next - 1]
+            }) {
+                let start = Date()
+                do {
+                    var pool: WorkerPool? = threadsPerUnit > 1 ? WorkerPool(threads: threadsPerUnit) : nil
+                    let executor = RunExecutor(unit: units[index], data: data, directory: directory, pool: {
+                        let share = locked { max(1, threads / max(1, busyWorkers)) }
+                        if share != (pool?.threadCount ?? 1) { pool = share > 1 ? WorkerPool(threads: share) : nil }
+                        return pool
+                    })
+                    let rows = try executor.execute(progress: { p in locked { events(.progress(unit: index, p)) } }, emit: { row in
+                        locked {
+                            results.byUnit[index].append(row)
+                            do { try update(results) } catch { if failure == nil { failure = error } }
+                        }
+                    }, stop: { _ in locked { failure != nil } })
+                    locked {
+                        guard failure == nil else { return }
+                        results.byUnit[index] = rows
+                        results.finished[index] = true
+                        events(.finished(unit: index, rows: rows, seconds: Date().timeIntervalSince(start)))
+                        do { try update(results) } catch { failure = error }
+                    }
+                } catch {
+                    locked { if failure == nil { failure = error } }
+                }
+            }
+        }
+        if workers == 1 {
+            work()
+        } else {
+            func workThenLeave() {
+                work()
+                locked { busyWorkers -= 1 }
+            }
+            let group = DispatchGroup()
+            for _ in 0..<workers {
+                group.enter()
+                let thread = Thread {
+                    workThenLeave()
+                    group.leave()
+                }
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+            group.wait()
+        }
+        if let failure { throw failure }
         return results
     }
 }
 
-/// Progress lines for stderr: at most one a second after training steps, one every 5 seconds during an
-/// evaluation; the ETA counts the steps of this session only (resumed and finished runs do not inflate it).
-struct ProgressLog {
-    let totalSteps: Int
-    let log: (String) -> Void
-    private let started = Date()
-    private var lastReport = Date.distantPast
-    /// Steps of finished runs, and of runs skipped or resumed, counted toward the total.
-    private var stepsBefore = 0
-    private var sessionSteps = 0
-
-    init(totalSteps: Int, log: @escaping (String) -> Void) {
-        self.totalSteps = totalSteps
-        self.log = log
-    }
-
-    mutating func skip(_ steps: Int) { stepsBefore += steps }
-
-    mutating func finish(_ steps: Int) { stepsBefore += steps }
-
-    mutating func report(_ label: String, _ p: RunProgress) {
-        if let evaluating = p.evaluating {
-            guard Date().timeIntervalSince(lastReport) >= 5 else { return }
-            lastReport = Date()
-            log("\(label) | step \(p.step)/\(p.steps) | evaluating: \(evaluating)")
-            return
-        }
-        sessionSteps += 1
-        guard Date().timeIntervalSince(lastReport) >= 1 || p.step == p.steps else { return }
-        lastReport = Date()
-        let remaining = totalSteps - stepsBefore - p.step
-        let eta = Date().timeIntervalSince(started) / Double(sessionSteps) * Double(remaining)
-        log(String(format: "%@ | step %d/%d | train loss/char %.4f | %.0f tok/s | ETA %@", label, p.step, p.steps, p.loss,
-                   p.tokensPerSecond, formatDuration(eta)))
-    }
+/// What happens during a sweep, for progress displays.
+public enum SweepEvent {
+    /// A unit finished in an earlier session: its rows are reused.
+    case reused(unit: Int)
+    /// A unit starts training, from its checkpoint at step `resumedAt` if it has one.
+    case started(unit: Int, threads: Int, resumedAt: Int?)
+    case progress(unit: Int, RunProgress)
+    /// A unit finished (its last row says `ok` or `diverged`) after `seconds` in this session.
+    case finished(unit: Int, rows: [ResultRow], seconds: Double)
 }
 
 extension Sweep {
     /// Runs unit `index` alone, as one task of a job array does, in `directory` (opened with `.shared` access);
-    /// progress lines go to `log`, rows to `emit`. Returns its rows.
-    public func runUnit(_ index: Int, data: SweepData, directory: SweepDirectory, threads: Int, log: @escaping (String) -> Void,
-                        emit: (ResultRow) -> Void) throws -> [ResultRow] {
-        let unit = units[index]
-        var progress = ProgressLog(totalSteps: settings.steps, log: log)
-        let label = "unit \(index) (\(unit.size.name) \(unit.design) seed \(unit.seed))"
-        if case .finished = try directory.state(of: unit) { log("\(label): finished earlier, its rows are reused") }
-        return try RunExecutor(unit: unit, data: data, directory: directory, threads: threads)
-            .execute(progress: { progress.report(label, $0) }, emit: emit)
+    /// `events` hears its progress, `emit` receives its rows. Returns its rows.
+    public func runUnit(_ index: Int, data: SweepData, directory: SweepDirectory, threads: Int,
+                        events: (SweepEvent) -> Void = { _ in }, emit: (ResultRow) -> Void) throws -> [ResultRow] {
+        let state = try directory.state(of: units[index])
+        if case .finished(let rows) = state {
+            events(.reused(unit: index))
+            rows.forEach(emit)
+            return rows
+        }
+        var resumedAt: Int?
+        if case .inProgress(let step, _) = state { resumedAt = step }
+        events(.started(unit: index, threads: threads, resumedAt: resumedAt))
+        let start = Date()
+        let rows = try RunExecutor(unit: units[index], data: data, directory: directory, threads: threads)
+            .execute(progress: { events(.progress(unit: index, $0)) }, emit: emit)
+        events(.finished(unit: index, rows: rows, seconds: Date().timeIntervalSince(start)))
+        return rows
     }
 }
 
@@ -177,11 +220,4 @@ public struct SweepRows {
     public static func csv(_ rows: [ResultRow]) -> String {
         ([ResultRow.header] + rows.map(\.csvLine)).map { $0 + "\n" }.joined()
     }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60)
-        : s >= 60 ? String(format: "%dm%02ds", s / 60, s % 60) : "\(s)s"
 }

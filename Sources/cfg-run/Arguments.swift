@@ -81,12 +81,12 @@ struct CommandSpec {
                 continue
             }
             if let inlineValue {
-                parsed.values[key] = inlineValue
+                parsed.values[key, default: []].append(inlineValue)
             } else {
                 guard index < arguments.count else {
                     throw UsageError("option '\(name)' expects a value (\(option.value!))")
                 }
-                parsed.values[key] = arguments[index]
+                parsed.values[key, default: []].append(arguments[index])
                 index += 1
             }
         }
@@ -104,7 +104,8 @@ struct CommandSpec {
 /// Parsed arguments with typed accessors that name the option and the expected form in their errors.
 struct ParsedArguments {
     let command: CommandSpec
-    var values: [String: String] = [:]
+    /// Every value given for each option, in order (an option given twice keeps both; `string` reads the last).
+    var values: [String: [String]] = [:]
     var flags: Set<String> = []
     var positionals: [String] = []
 
@@ -112,10 +113,13 @@ struct ParsedArguments {
 
     func flag(_ name: String) -> Bool { flags.contains(name) }
 
-    func string(_ name: String) -> String? { values[name] }
+    func string(_ name: String) -> String? { values[name]?.last }
+
+    /// All values of a repeatable option.
+    func strings(_ name: String) -> [String] { values[name] ?? [] }
 
     func int(_ name: String, default value: Int, range: ClosedRange<Int> = Int.min...Int.max) throws(UsageError) -> Int {
-        guard let text = values[name] else { return value }
+        guard let text = string(name) else { return value }
         guard let parsed = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(parsed) else {
             throw UsageError("\(name) expects an integer \(describe(range)), got '\(text)'")
         }
@@ -123,7 +127,7 @@ struct ParsedArguments {
     }
 
     func uint64(_ name: String, default value: UInt64) throws(UsageError) -> UInt64 {
-        guard let text = values[name] else { return value }
+        guard let text = string(name) else { return value }
         guard let parsed = UInt64(text) else {
             throw UsageError("\(name) expects a non-negative integer seed, got '\(text)'")
         }
@@ -157,7 +161,7 @@ struct OutputBuffer {
 
 func printError(_ text: String) {
     Heartbeat.noteOutput(text)
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StatusOutput.message(text)
 }
 
 /// A line on stderr when a long command has printed nothing for a minute (one training step of a huge model, a
@@ -168,6 +172,7 @@ enum Heartbeat {
     nonisolated(unsafe) private static var lastLine = ""
     nonisolated(unsafe) private static var timer: DispatchSourceTimer?
 
+    /// Called for every line written to stderr (and by status updates, which count as output).
     static func noteOutput(_ line: String) {
         lock.lock()
         lastOutput = Date()
@@ -186,7 +191,7 @@ enum Heartbeat {
             guard silent >= seconds else { return }
             let line = "still working (nothing to report for \(Int(silent)) s)" + (last.isEmpty ? "" : "; last: " + last.prefix(160))
             noteOutput("")
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            StatusOutput.message(line)
         }
         timer.resume()
         Heartbeat.timer = timer

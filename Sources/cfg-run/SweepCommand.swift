@@ -20,7 +20,8 @@ let sweepSpec = CommandSpec(
         OptionSpec("--gen-samples", value: "N", help: "sentences sampled from BOS per evaluation for gen_accuracy (default 200)"),
         OptionSpec("--val-samples", value: "N", help: "validation sentences (default 500)"),
         OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (and keep resumable state in FILE.csv.runs/); default: stdout"),
-        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores); results do not depend on it"),
+        OptionSpec("--threads", value: "N", help: "worker threads in all (default: all cores), shared by the --jobs runs; results do not depend on it"),
+        OptionSpec("--jobs", value: "N", help: "runs trained at once, each with threads/N threads (default: as many as threads, at most the number of runs); results do not depend on it"),
         OptionSpec("--batch", value: "N", help: "windows per step (default 16)"),
         OptionSpec("--window", value: "N", help: "window length in characters (default: the grammar's longest sentence + 2, at least 64, at most \(SweepData.longestDefaultWindow); 256 if unbounded)"),
         OptionSpec("--lr", value: "X", help: "peak learning rate (default 0.002), cosine decay to 10% after warmup"),
@@ -33,6 +34,9 @@ let sweepSpec = CommandSpec(
         OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned, as GPT-2)"),
         OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws (default 20250101)"),
         OptionSpec("--unit", value: "K", help: "run only unit K (0-based, in size, variant, seed order) and print its rows: one task of a job array"),
+        OptionSpec("--slurm", help: "submit the sweep to Slurm as a job array (task K runs unit K) instead of running it here; needs --out"),
+        OptionSpec("--slurm-option", value: "ARG", help: "an #SBATCH line for --slurm, e.g. --partition=cpu or --time=2:00:00 (repeatable)"),
+        OptionSpec("--dry-run", help: "with --slurm: write FILE.csv.runs/sweep.sbatch but do not submit it"),
         OptionSpec("--max-memory", value: "GB", help: "refuse runs whose model needs more memory than this (default: half this machine's memory, at most 8)"),
     ],
     details: """
@@ -132,6 +136,12 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
         }
         unitIndex = k
     }
+    if arguments.flag("--slurm") {
+        guard arguments.string("--out") != nil else { throw UsageError("--slurm needs --out FILE.csv: the tasks share the folder FILE.csv.runs") }
+        guard unitIndex == nil else { throw UsageError("--slurm and --unit do not go together: the job array runs every unit") }
+    } else if arguments.flag("--dry-run") || !arguments.strings("--slurm-option").isEmpty {
+        throw UsageError("--dry-run and --slurm-option go with --slurm")
+    }
     // Where results go, checked before any work: never a device, a folder or a path below a file.
     let out = try arguments.string("--out").map { out in
         guard !out.isEmpty else { throw UsageError("--out expects a file name, got ''") }
@@ -150,39 +160,116 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     let directoryPath = out.map { $0 + ".runs" } ?? NSTemporaryDirectory() + "cfg-run-sweep-\(getpid())"
     defer { if out == nil { try? FileManager.default.removeItem(atPath: directoryPath) } }
     let directory = try usage {
-        try SweepDirectory.open(directoryPath, settings: settings, units: sweep.units, access: unitIndex == nil ? .sweep : .shared)
+        try SweepDirectory.open(directoryPath, settings: settings, units: sweep.units,
+                                access: unitIndex == nil && !arguments.flag("--slurm") ? .sweep : .shared)
     }
     InterruptHandler.install(directory: out == nil ? nil : directoryPath, temporary: out == nil ? directoryPath : nil)
 
+    if arguments.flag("--slurm") {
+        return try submitToSlurm(arguments, sweep: sweep, directory: directory, out: out!)
+    }
+
     if let k = unitIndex {
+        let progress = SweepProgress(units: sweep.units, steps: settings.steps) { "unit \($0)" }
         print(ResultRow.header)
         let rows = try usage {
-            try sweep.runUnit(k, data: data, directory: directory, threads: threads, log: printError) { print($0.csvLine); fflush(stdout) }
+            try sweep.runUnit(k, data: data, directory: directory, threads: threads, events: progress.handle) {
+                print($0.csvLine)
+                fflush(stdout)
+            }
         }
+        progress.end()
         return rows.last?.status == "diverged" ? 1 : 0
     }
 
-    var printed = 0
+    let jobs = try arguments.int("--jobs", default: 0, range: 1...1024)
+    let effectiveJobs = jobs > 0 ? jobs : min(threads, sweep.units.count)
+    if effectiveJobs > 1 {
+        printError("\(sweep.units.count) runs, \(effectiveJobs) at a time with \(max(1, threads / effectiveJobs)) thread\(threads / effectiveJobs > 1 ? "s" : "") each")
+    }
+    let progress = SweepProgress(units: sweep.units, steps: settings.steps) { "run \($0 + 1)/\(sweep.units.count)" }
+    let started = Date()
+    var printed = 0, headerPrinted = false
     var lastWrite = Date.distantPast
     let rows = try usage {
-        try sweep.run(data: data, directory: directory, threads: threads, log: printError) { rows in
+        try sweep.run(data: data, directory: directory, threads: threads, jobs: effectiveJobs, events: progress.handle) { rows in
             if let out {
                 // The CSV is replaced whole (atomically), so it is never cut mid-row; at most every 2 seconds.
                 guard Date().timeIntervalSince(lastWrite) >= 2 else { return }
                 lastWrite = Date()
                 try writeResults(rows.all, to: out, directory: directoryPath)
             } else {
+                // Standard output gets the rows in sweep order, as soon as every run before them has finished.
                 let settled = rows.settled
-                if printed == 0 { print(ResultRow.header) }
+                if !headerPrinted { print(ResultRow.header) }
+                headerPrinted = true
                 for row in settled[printed...] { print(row.csvLine) }
                 printed = max(printed, settled.count)
                 fflush(stdout)
             }
         }
     }
+    progress.end()
     if let out { try writeResults(rows.all, to: out, directory: directoryPath) }
+    printError("sweep finished: \(sweep.units.count) runs in \(formatDuration(Date().timeIntervalSince(started)))")
     if let table = try? ResultsTable(csv: SweepRows.csv(rows.all)) { printError(table.summary()) }
     return rows.all.contains { $0.status != "ok" } ? 1 : 0
+}
+
+/// `--slurm`: writes the job array's script for the units that have not finished and submits it (not with
+/// `--dry-run`). Refused while tasks of an earlier submission are still queued or running.
+func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepDirectory, out: String) throws -> Int32 {
+    var unfinished: [Int] = []
+    for (index, unit) in sweep.units.enumerated() {
+        if case .finished = try usage({ try directory.state(of: unit) }) { continue }
+        unfinished.append(index)
+    }
+    guard !unfinished.isEmpty else {
+        let (rows, _) = try usage { try directory.collect() }
+        try writeResults(rows, to: out, directory: directory.path)
+        printError("all \(sweep.units.count) runs have finished; nothing to submit. Their rows are in \(out)")
+        return 0
+    }
+    // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here).
+    let excluded: Set<String> = ["--slurm", "--slurm-option", "--dry-run", "--jobs", "--threads", "--unit", "--out"]
+    var command = [currentExecutable(), "sweep", arguments.positionals[0]]
+    for option in sweepSpec.options {
+        let name = option.names.last!
+        guard !excluded.contains(name) else { continue }
+        if option.isFlag {
+            if arguments.flag(name) { command.append(name) }
+        } else {
+            for value in arguments.strings(name) { command += [name, value] }
+        }
+    }
+    let cwd = FileManager.default.currentDirectoryPath
+    command += ["--out", out.hasPrefix("/") ? out : cwd + "/" + out]
+    let array = SlurmArray(units: unfinished, command: command, workingDirectory: cwd,
+                           directory: directory.path.hasPrefix("/") ? directory.path : cwd + "/" + directory.path,
+                           options: arguments.strings("--slurm-option"),
+                           defaultCPUs: try arguments.int("--threads", default: 2, range: 1...1024))
+    if let active = array.activeTasks(), !active.isEmpty {
+        throw UsageError("\(active.count) task\(active.count == 1 ? "" : "s") of an earlier submission of this sweep \(active.count == 1 ? "is" : "are") still queued or running (\(active.prefix(5).joined(separator: ", "))\(active.count > 5 ? ", ..." : "")); wait for them, or cancel them with scancel, then rerun to submit what is left")
+    }
+    try usage { try array.writeScript() }
+    let description = "a job array of \(unfinished.count) task\(unfinished.count == 1 ? "" : "s") (units \(SlurmArray.arraySpec(unfinished)) of \(sweep.units.count))"
+    if arguments.flag("--dry-run") {
+        printError("wrote \(array.scriptPath): \(description); submit it with: sbatch \(array.scriptPath)")
+        return 0
+    }
+    let id = try usage { try array.submit() }
+    print(id)
+    printError("submitted job \(id): \(description); logs in \(directory.path)/slurm-\(id)_*.out. When it is done: cfg-run merge \(out)")
+    return 0
+}
+
+/// The absolute path of the running cfg-run (the cluster's nodes run the same file).
+func currentExecutable() -> String {
+    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+    let path = CommandLine.arguments[0]
+    if path.hasPrefix("/") { return path }
+    if path.contains("/") { return FileManager.default.currentDirectoryPath + "/" + path }
+    return Bundle.main.executablePath ?? path
 }
 
 /// Replaces the results CSV with `rows`; a failure (a full disk) says that nothing is lost.

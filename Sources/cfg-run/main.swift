@@ -8,6 +8,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
     (sweepSpec, runSweep),
     (assertSpec, runAssert),
     (summarySpec, runSummary),
+    (mergeSpec, runMerge),
     (sampleSpec, runSample),
     (checkSpec, runCheck),
     (statsSpec, runStats),

@@ -20,7 +20,7 @@ final class FindingsTests: XCTestCase {
                               seeds: [1, 2])
         let directory = try sweepDirectory(settings, sweep.units, access: .sweep)
         defer { try? FileManager.default.removeItem(atPath: directory.path) }
-        let rows = try sweep.run(data: data, directory: directory, threads: 2, log: { _ in })
+        let rows = try sweep.run(data: data, directory: directory, threads: 2, jobs: 2)
         let table = try ResultsTable(csv: SweepRows.csv(rows.all))
         for claim in [
             "3gram-in < 1gram on excess_per_char for all sizes for every seed by 0.02",

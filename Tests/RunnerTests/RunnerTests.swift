@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Grammar
 import Model
@@ -197,7 +198,7 @@ final class RunnerTests: XCTestCase {
                               designs: [try VocabularyDesign(parsing: "1gram"), try VocabularyDesign(parsing: "3gram-in")], seeds: [1])
         func run() throws -> [String] {
             let directory = try SweepDirectory.open(path, settings: settings, units: sweep.units, access: .sweep)
-            return try sweep.run(data: data, directory: directory, threads: 2, log: { _ in }).all.map(\.csvLine)
+            return try sweep.run(data: data, directory: directory, threads: 2).all.map(\.csvLine)
         }
         let first = try run()
         // Interrupt the second run by hand: drop its done marker, as a crash before it was written would.
@@ -214,6 +215,41 @@ final class RunnerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
             XCTAssertTrue("\($0)".contains("steps: 30 there, 40 here"), "\($0)")
         }
+    }
+
+    /// Several runs at once (--jobs) give the rows of one run after another, whatever the threads; a failing run
+    /// stops the others at their next checkpoint and its error comes out.
+    func testRunsAtOnceGiveTheSameRowsAsOneAfterAnother() throws {
+        let settings = smallSettings()
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let sweep = try Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny"), try ModelSize(parsing: "xs")],
+                              designs: try ["1gram", "3gram-out"].map { try VocabularyDesign(parsing: $0) }, seeds: [1, 2])
+        func rows(jobs: Int, threads: Int) throws -> [String] {
+            let directory = try sweepDirectory(settings, sweep.units, access: .sweep)
+            defer { try? FileManager.default.removeItem(atPath: directory.path) }
+            var started = 0, finished = 0
+            let result = try sweep.run(data: data, directory: directory, threads: threads, jobs: jobs, events: { event in
+                if case .started = event { started += 1 }
+                if case .finished = event { finished += 1 }
+            })
+            XCTAssertEqual(started, sweep.units.count)
+            XCTAssertEqual(finished, sweep.units.count)
+            XCTAssertEqual(result.finished, Array(repeating: true, count: sweep.units.count))
+            return result.all.map { row in var r = row; r.wallSeconds = 0; return r.csvLine }
+        }
+        let sequential = try rows(jobs: 1, threads: 2)
+        XCTAssertEqual(sequential.count, sweep.units.count * 3)
+        XCTAssertEqual(try rows(jobs: 3, threads: 3), sequential)
+        XCTAssertEqual(try rows(jobs: 8, threads: 2), sequential)
+
+        // A unit whose files are locked by another process fails; the sweep throws that error.
+        let directory = try sweepDirectory(settings, sweep.units, access: .sweep)
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        let held = try FileLock.acquire(directory.path + "/" + sweep.units[2].id + ".lock", exclusive: true, purpose: "test")
+        XCTAssertThrowsError(try sweep.run(data: data, directory: directory, threads: 2, jobs: 2)) {
+            XCTAssertTrue("\($0)".contains("is being trained by process"), "\($0)")
+        }
+        held.release()
     }
 
     func testClaims() throws {

@@ -1,0 +1,141 @@
+import Files
+import Foundation
+
+/// A sweep as a Slurm job array: task K runs unit K (`cfg-run sweep ... --unit K`) in the sweep's directory, which
+/// the tasks share (each holds the directory's lock shared and its unit's lock exclusively). `cfg-run merge` then
+/// assembles the CSV from the finished shards.
+public struct SlurmArray {
+    /// Units to run (sweep-order indices).
+    public let units: [Int]
+    /// The command of one task, without `--unit` and `--threads` (added per task): the executable, then its
+    /// arguments.
+    public let command: [String]
+    /// The folder the tasks start in (paths in `command` may be relative to it).
+    public let workingDirectory: String
+    /// The sweep's state folder (`FILE.csv.runs`): the script and the tasks' logs go there.
+    public let directory: String
+    /// Lines for `#SBATCH`, as the user gave them (e.g. `--partition=cpu`, `--time=2:00:00`).
+    public let options: [String]
+    /// CPUs per task when the options do not say (and threads per task).
+    public let defaultCPUs: Int
+    /// The time limit when the options do not say.
+    public static let defaultTime = "24:00:00"
+
+    public init(units: [Int], command: [String], workingDirectory: String, directory: String, options: [String], defaultCPUs: Int) {
+        self.units = units
+        self.command = command
+        self.workingDirectory = workingDirectory
+        self.directory = directory
+        self.options = options
+        self.defaultCPUs = defaultCPUs
+    }
+
+    public var scriptPath: String { directory + "/sweep.sbatch" }
+    /// Where the ids of submitted jobs are kept, one per line, so that a rerun can see which are still queued.
+    public var jobsPath: String { directory + "/slurm-jobs" }
+
+    /// Whether the user's options set `long` (`--time=...`) or its one-letter form `short` (`-t ...`).
+    private func given(_ long: String, _ short: String) -> Bool {
+        options.contains { option in
+            option == long || option.hasPrefix(long + "=") || option.hasPrefix(long + " ")
+                || (option.hasPrefix(short) && !option.hasPrefix("--"))
+        }
+    }
+
+    /// The array's index list in Slurm's form, ranges compressed: `0-3,7,9-10`.
+    public static func arraySpec(_ indices: [Int]) -> String {
+        var parts: [String] = []
+        var index = 0
+        let sorted = indices.sorted()
+        while index < sorted.count {
+            var end = index
+            while end + 1 < sorted.count && sorted[end + 1] == sorted[end] + 1 { end += 1 }
+            parts.append(end > index ? "\(sorted[index])-\(sorted[end])" : "\(sorted[index])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    /// A word quoted for bash.
+    static func quoted(_ word: String) -> String {
+        word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:@+".contains($0) } && !word.isEmpty
+            ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// The batch script.
+    public var script: String {
+        var lines = [
+            "#!/bin/bash",
+            "# A cfg-run sweep as a Slurm job array: task K runs unit K. Written by cfg-run; to resubmit the units that",
+            "# have not finished, rerun the cfg-run command that wrote it; to assemble the CSV: cfg-run merge FILE.csv",
+            "#SBATCH --job-name=cfg-run-\(((directory as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: ".csv", with: ""))",
+            "#SBATCH --array=\(SlurmArray.arraySpec(units))",
+        ]
+        if !given("--cpus-per-task", "-c") { lines.append("#SBATCH --cpus-per-task=\(defaultCPUs)") }
+        if !given("--time", "-t") { lines.append("#SBATCH --time=\(SlurmArray.defaultTime)") }
+        // #SBATCH lines are not shell: no quoting there.
+        if !given("--output", "-o") { lines.append("#SBATCH --output=\(directory)/slurm-%A_%a.out") }
+        lines += options.map { "#SBATCH \($0)" }
+        lines += [
+            "set -eu",
+            "cd \(SlurmArray.quoted(workingDirectory))",
+            "exec " + command.map(SlurmArray.quoted).joined(separator: " ")
+                + " --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-\(defaultCPUs)}\"",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the script (atomically) into the sweep's folder.
+    public func writeScript() throws {
+        try FileSystem.writeAtomically(script, to: scriptPath)
+        chmod(scriptPath, 0o755)
+    }
+
+    /// Submits the script with `sbatch` and returns the job id (recorded in `jobsPath`).
+    public func submit() throws -> String {
+        let (status, output, errors) = try SlurmArray.execute("sbatch", ["--parsable", scriptPath])
+        let id = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+        guard status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw SweepError("sbatch \(scriptPath) failed (exit status \(status)): \(errors.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        let earlier = (try? String(contentsOfFile: jobsPath, encoding: .utf8)) ?? ""
+        try FileSystem.writeAtomically(earlier + id + "\n", to: jobsPath)
+        return id
+    }
+
+    /// The tasks of earlier submissions of this sweep that Slurm still has queued or running (`squeue`), as
+    /// "JOB_TASK STATE" strings; nil when `squeue` cannot be asked.
+    public func activeTasks() -> [String]? {
+        guard let text = try? String(contentsOfFile: jobsPath, encoding: .utf8) else { return [] }
+        let ids = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        guard !ids.isEmpty else { return [] }
+        guard let (status, output, _) = try? SlurmArray.execute("squeue", ["-h", "-r", "-o", "%i %T", "-j", ids.joined(separator: ",")]),
+              status == 0 else { return nil }
+        return output.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// Runs a program found on PATH; returns its status, standard output and standard error.
+    static func execute(_ program: String, _ arguments: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { throw SweepError("cannot run \(program): \(error.localizedDescription)") }
+        var errors = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errors = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        if process.terminationStatus == 127 {
+            throw SweepError("\(program) is not installed here (not found on PATH): submit from a machine of the cluster, or use --dry-run to write the script only")
+        }
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+}
