@@ -36,8 +36,9 @@ public final class GPT {
     private var acts: Activations!
     /// Per-chunk partial sums of the gradient norm (allocated once, not per step).
     let normScratch: UnsafeMutablePointer<Double>
-    /// Each block's parameters and gradients, looked up by name once here rather than in every step.
-    let blockParameters: [LayerParameters], blockGradients: [LayerParameters]
+    /// Every tensor of the parameters and of the gradients, resolved by name once here.
+    let weights: ModelTensors, weightGradients: ModelTensors
+    let inputLayer: InputLayer
     private var rowsInUse = 0
     private var lastLoss: Float = .nan
 
@@ -66,9 +67,9 @@ public final class GPT {
         normScratch = .allocate(capacity: max(1, (count + 65535) / 65536))
         firstMoment.initialize(repeating: 0, count: count)
         secondMoment.initialize(repeating: 0, count: count)
-        let layout = self.layout, parameters = self.parameters, gradients = self.gradients
-        blockParameters = (0..<config.layers).map { LayerParameters(layout: layout, base: parameters, layer: $0) }
-        blockGradients = (0..<config.layers).map { LayerParameters(layout: layout, base: gradients, layer: $0) }
+        weights = ModelTensors(config, layout: layout, base: parameters)
+        weightGradients = ModelTensors(config, layout: layout, base: gradients)
+        inputLayer = InputLayer(config: config)
         // Two passes over the activation plan: count, then carve one allocation.
         var floatTotal = 0, intTotal = 0
         _ = Activations(config: config, layout: layout, rows: batch * seq, batch: batch, seq: seq,
@@ -155,19 +156,21 @@ public final class GPT {
         a.tokens.update(from: inputs, count: n)
         a.targets.update(from: targets, count: n)
 
-        embedForward(rows: n)
-        if config.positions == .learned {
-            let wpe = parameters + layout["wpe"]!.offset
+        inputLayer.forward(x: a.residual[0], rows: n, tokens: a.tokens, sequences: TokenWindows(tokens: a.tokens, seq: seq),
+                           tables: weights.input, ids: a.ngramIDs, slices: a.hashedSlices, scratch: a.embeddingScratch,
+                           pool: pool)
+        if let wpe = weights.positions {
             for w in 0..<b {
                 for t in 0..<seq { axpyRow(wpe + t * d, a.residual[0] + (w * seq + t) * d, d) }
             }
         }
-        for l in 0..<config.layers { blockForward(l, windows: b) }
+        for l in 0..<config.layers {
+            Block.forward(BlockWeights(weights.blocks[l]), blockBuffers(l), rows: n, config: config,
+                          attention: .windows(batch: b, seq: seq, logSumExp: a.layers[l].lse), pool: pool)
+        }
 
         // Heads: the main one, then the multi-token ones (head j predicts the target j - 1 positions later).
         var total: Float = 0
-        let lnf = layout["ln_f.weight"]!.offset, lnfBias = layout["ln_f.bias"]!.offset
-        let head = parameters + layout["lm_head.weight"]!.offset
         for j in 0..<config.predictionDepth {
             let h = a.heads[j]
             let input: UnsafeMutablePointer<Float>
@@ -177,10 +180,9 @@ public final class GPT {
                 mtpForward(j, rows: n, windows: b)
                 input = h.hidden!
             }
-            LayerNorm.forward(output: h.lnf, mean: h.lnfMean, reciprocalStd: h.lnfRstd, input: input,
-                              weight: parameters + lnf, bias: parameters + lnfBias, rows: n, columns: d, pool: pool)
-            Linear.forward(h.logits, h.lnf, rows: n, inputs: d, outputs: config.classes, weight: head, bias: nil,
-                           pool: pool)
+            OutputHead.logits(h.logits, normed: h.lnf, mean: h.lnfMean, reciprocalStd: h.lnfRstd, input: input,
+                              normWeight: weights.finalNormWeight, normBias: weights.finalNormBias,
+                              head: .plain(weights.head), rows: n, config: config, pool: pool)
             // Targets of head j: the main targets shifted by j, ignored past the window's end.
             for w in 0..<b {
                 for t in 0..<seq {
@@ -206,109 +208,32 @@ public final class GPT {
         for i in 0..<n { y[i] += x[i] }
     }
 
-    /// Fills `ids` with the padded n-gram id of order k at every position of every window (see `NGramID`).
-    private func ngramIDs(order k: Int, rows n: Int, modulo: Int? = nil, into ids: UnsafeMutablePointer<Int32>) {
-        let tokens = acts.tokens
-        for r in 0..<n {
-            let start = r - r % seq
-            ids[r] = NGramID.id(order: k, position: r % seq, vocabulary: config.vocabulary, modulo: modulo) {
-                tokens[start + $0]
-            }
-        }
-    }
-
-    private func embedForward(rows n: Int) {
-        let d = config.width, a = acts!, x = a.residual[0]
-        switch config.input {
-        case .token:
-            Embedding.gather(output: x, table: parameters + layout["wte"]!.offset, ids: a.tokens, rows: n, width: d,
-                             accumulate: false, pool: pool)
-        case .ngram(let order):
-            ngramIDs(order: order, rows: n, into: a.ngramIDs[0])
-            Embedding.gather(output: x, table: parameters + layout["ngram.\(order)"]!.offset, ids: a.ngramIDs[0],
-                             rows: n, width: d, accumulate: false, pool: pool)
-        case .hierarchical(let order):
-            Embedding.gather(output: x, table: parameters + layout["wte"]!.offset, ids: a.tokens, rows: n, width: d,
-                             accumulate: false, pool: pool)
-            for k in 2...order {
-                ngramIDs(order: k, rows: n, into: a.ngramIDs[k - 2])
-                Embedding.gather(output: x, table: parameters + layout["ngram.\(k)"]!.offset, ids: a.ngramIDs[k - 2],
-                                 rows: n, width: d, accumulate: true, pool: pool)
-            }
-        case .hashed(let order, let rows, let slices):
-            let scale = 1 / Float(1 + slices * (order - 1))
-            Embedding.gather(output: x, table: parameters + layout["wte"]!.offset, ids: a.tokens, rows: n, width: d,
-                             scale: scale, accumulate: false, pool: pool)
-            let w = d / slices
-            var i = 0
-            for k in 2...order {
-                for s in 0..<slices {
-                    let m = ParameterLayout.hashedRows(base: rows, order: k, slice: s, slices: slices)
-                    ngramIDs(order: k, rows: n, modulo: m, into: a.ngramIDs[i])
-                    Embedding.gather(output: a.hashedSlices[i], table: parameters + layout["oe.\(k).\(s).table"]!.offset,
-                                     ids: a.ngramIDs[i], rows: n, width: w, accumulate: false, pool: pool)
-                    // x += scale * slice proj^T  (the projection is linear, so the scale goes on the slice rows)
-                    MatrixMultiply.multiply(m: n, n: d, k: w, a: a.hashedSlices[i], lda: w, transposeA: false,
-                                            b: parameters + layout["oe.\(k).\(s).proj"]!.offset, ldb: w,
-                                            transposeB: true, c: a.embeddingScratch, ldc: d, accumulate: false,
-                                            pool: pool)
-                    for e in 0..<(n * d) { x[e] += scale * a.embeddingScratch[e] }
-                    i += 1
-                }
-            }
-        }
-    }
-
-    private func blockForward(_ l: Int, windows b: Int) {
-        let n = b * seq, d = config.width, a = acts!, la = a.layers[l]
-        let p = blockParameters[l]
-        let x = a.residual[l]
-        LayerNorm.forward(output: la.ln1, mean: la.ln1Mean, reciprocalStd: la.ln1Rstd, input: x, weight: p.ln1Weight,
-                          bias: p.ln1Bias, rows: n, columns: d, pool: pool)
-        Linear.forward(la.qkv, la.ln1, rows: n, inputs: d, outputs: 3 * d, weight: p.attnWeight, bias: p.attnBias,
-                       pool: pool)
-        if config.positions == .rotary {
-            Rotary.apply(la.qkv, rows: n, seq: seq, width: d, heads: config.heads, inverse: false, pool: pool)
-        }
-        Attention.forward(output: la.atty, logSumExp: la.lse, qkv: la.qkv, batch: b, seq: seq, width: d,
-                          heads: config.heads, pool: pool)
-        // res2 = x + atty W^T + b
-        la.res2.update(from: x, count: n * d)
-        Linear.forward(la.res2, la.atty, rows: n, inputs: d, outputs: d, weight: p.projWeight, bias: p.projBias,
-                       accumulate: true, pool: pool)
-        LayerNorm.forward(output: la.ln2, mean: la.ln2Mean, reciprocalStd: la.ln2Rstd, input: la.res2,
-                          weight: p.ln2Weight, bias: p.ln2Bias, rows: n, columns: d, pool: pool)
-        Linear.forward(la.fc, la.ln2, rows: n, inputs: d, outputs: 4 * d, weight: p.fcWeight, bias: p.fcBias,
-                       pool: pool)
-        GELU.forward(output: a.fcGelu, tanh: la.fcTanh, input: la.fc, count: n * 4 * d, pool: pool)
-        let out = a.residual[l + 1]
-        out.update(from: la.res2, count: n * d)
-        Linear.forward(out, a.fcGelu, rows: n, inputs: 4 * d, outputs: d, weight: p.fc2Weight, bias: p.fc2Bias,
-                       accumulate: true, pool: pool)
+    /// Block l's buffers in the activation arena.
+    private func blockBuffers(_ l: Int) -> BlockBuffers {
+        let a = acts!, la = a.layers[l]
+        return BlockBuffers(input: a.residual[l], ln1: la.ln1, ln1Mean: la.ln1Mean, ln1Rstd: la.ln1Rstd, qkv: la.qkv,
+                            atty: la.atty, afterAttention: la.res2, ln2: la.ln2, ln2Mean: la.ln2Mean,
+                            ln2Rstd: la.ln2Rstd, fc: la.fc, fcTanh: la.fcTanh, fcGelu: a.fcGelu, output: a.residual[l + 1])
     }
 
     /// Multi-token head j (0-based, j >= 1): h_j = proj [ln_h(h_{j-1}); ln_e(mtp.wte[token t + j])].
     private func mtpForward(_ j: Int, rows n: Int, windows b: Int) {
-        let d = config.width, a = acts!, h = a.heads[j]
+        let d = config.width, a = acts!, h = a.heads[j], head = weights.predictionHeads[j - 1]
         let previous = j == 1 ? a.residual[config.layers] : a.heads[j - 1].hidden!
-        let name = "mtp.\(j + 1)."
         for r in 0..<n {
             let t = r % seq
             h.shiftedTokens![r] = t + j < seq ? a.tokens[r + j] : 0
         }
-        Embedding.gather(output: h.embedded!, table: parameters + layout["mtp.wte"]!.offset, ids: h.shiftedTokens!,
-                         rows: n, width: d, accumulate: false, pool: pool)
+        Embedding.gather(output: h.embedded!, table: weights.predictionEmbedding!, ids: h.shiftedTokens!, rows: n,
+                         width: d, accumulate: false, pool: pool)
         LayerNorm.forward(output: h.lnH!, mean: h.lnHMean!, reciprocalStd: h.lnHRstd!, input: previous,
-                          weight: parameters + layout[name + "ln_h.weight"]!.offset,
-                          bias: parameters + layout[name + "ln_h.bias"]!.offset, rows: n, columns: d, pool: pool)
+                          weight: head.hiddenNormWeight, bias: head.hiddenNormBias, rows: n, columns: d, pool: pool)
         LayerNorm.forward(output: h.lnE!, mean: h.lnEMean!, reciprocalStd: h.lnERstd!, input: h.embedded!,
-                          weight: parameters + layout[name + "ln_e.weight"]!.offset,
-                          bias: parameters + layout[name + "ln_e.bias"]!.offset, rows: n, columns: d, pool: pool)
-        let proj = parameters + layout[name + "proj.weight"]!.offset
-        Linear.forward(h.hidden!, h.lnH!, rows: n, inputs: d, outputs: d, weight: proj, weightStride: 2 * d,
+                          weight: head.embeddingNormWeight, bias: head.embeddingNormBias, rows: n, columns: d, pool: pool)
+        Linear.forward(h.hidden!, h.lnH!, rows: n, inputs: d, outputs: d, weight: head.projection, weightStride: 2 * d,
                        bias: nil, pool: pool)
-        Linear.forward(h.hidden!, h.lnE!, rows: n, inputs: d, outputs: d, weight: proj + d, weightStride: 2 * d,
-                       bias: nil, accumulate: true, pool: pool)
+        Linear.forward(h.hidden!, h.lnE!, rows: n, inputs: d, outputs: d, weight: head.projection + d,
+                       weightStride: 2 * d, bias: nil, accumulate: true, pool: pool)
     }
 
     // MARK: Backward
@@ -317,9 +242,6 @@ public final class GPT {
     public func backward() {
         let n = rowsInUse, d = config.width, a = acts!
         let b = n / seq
-        let head = parameters + layout["lm_head.weight"]!.offset
-        let dHead = gradients + layout["lm_head.weight"]!.offset
-        let lnfW = layout["ln_f.weight"]!.offset, lnfB = layout["ln_f.bias"]!.offset
         let dResidual = a.dResidual
         dResidual.update(repeating: 0, count: n * d)
         // Heads from the last to the first: head j's hidden state feeds head j+1, so when head j is reached its
@@ -329,10 +251,11 @@ public final class GPT {
         for j in stride(from: depth - 1, through: 0, by: -1) {
             let h = a.heads[j]
             let dHidden = j == 0 ? dResidual : a.dHidden[j % 2]
-            Linear.backward(dX: a.dLn, accumulateInput: false, dW: dHead, dB: nil, dY: h.dLogits, x: h.lnf,
-                            weight: head, rows: n, inputs: d, outputs: config.classes, pool: pool)
-            LayerNorm.backward(dInput: dHidden, dWeight: gradients + lnfW, dBias: gradients + lnfB, dOutput: a.dLn,
-                               input: j == 0 ? a.residual[config.layers] : h.hidden!, weight: parameters + lnfW,
+            Linear.backward(dX: a.dLn, accumulateInput: false, dW: weightGradients.head, dB: nil, dY: h.dLogits, x: h.lnf,
+                            weight: weights.head, rows: n, inputs: d, outputs: config.classes, pool: pool)
+            LayerNorm.backward(dInput: dHidden, dWeight: weightGradients.finalNormWeight,
+                               dBias: weightGradients.finalNormBias, dOutput: a.dLn,
+                               input: j == 0 ? a.residual[config.layers] : h.hidden!, weight: weights.finalNormWeight,
                                mean: h.lnfMean, reciprocalStd: h.lnfRstd, rows: n, columns: d,
                                scratch: a.layerNormScratch, pool: pool)
             if j > 0 {
@@ -341,126 +264,40 @@ public final class GPT {
                 mtpBackward(j, dHidden: dHidden, dPrevious: dPrevious, rows: n)
             }
         }
-        for l in stride(from: config.layers - 1, through: 0, by: -1) { blockBackward(l, windows: b) }
-        if config.positions == .learned {
-            let dwpe = gradients + layout["wpe"]!.offset
+        for l in stride(from: config.layers - 1, through: 0, by: -1) {
+            Block.backward(weights.blocks[l], gradients: weightGradients.blocks[l], blockBuffers(l),
+                           logSumExp: a.layers[l].lse, dResidual: dResidual,
+                           scratch: (a.dFc, a.dLn, a.dAtty, a.dQKV, a.layerNormScratch), batch: b, seq: seq,
+                           config: config, pool: pool)
+        }
+        if let dwpe = weightGradients.positions {
             for t in 0..<seq {
                 for w in 0..<b { axpyRow(dResidual + (w * seq + t) * d, dwpe + t * d, d) }
             }
         }
-        embedBackward(rows: n)
+        inputLayer.backward(dx: dResidual, rows: n, tokens: a.tokens, tables: weights.input, gradients: weightGradients.input,
+                            ids: a.ngramIDs, slices: a.hashedSlices, scratch: a.embeddingScratch, pool: pool)
     }
 
     private func mtpBackward(_ j: Int, dHidden: UnsafeMutablePointer<Float>, dPrevious: UnsafeMutablePointer<Float>,
                              rows n: Int) {
         let d = config.width, a = acts!, h = a.heads[j]
         let previous = j == 1 ? a.residual[config.layers] : a.heads[j - 1].hidden!
-        let name = "mtp.\(j + 1)."
-        let proj = layout[name + "proj.weight"]!.offset
+        let p = weights.predictionHeads[j - 1], g = weightGradients.predictionHeads[j - 1]
         // hidden = lnH P[:, :d]^T + lnE P[:, d:]^T
-        Linear.backward(dX: a.dLn, accumulateInput: false, dW: gradients + proj, dB: nil, dY: dHidden, x: h.lnH!,
-                        weight: parameters + proj, weightStride: 2 * d, rows: n, inputs: d, outputs: d, pool: pool)
-        LayerNorm.backward(dInput: dPrevious, dWeight: gradients + layout[name + "ln_h.weight"]!.offset,
-                           dBias: gradients + layout[name + "ln_h.bias"]!.offset, dOutput: a.dLn, input: previous,
-                           weight: parameters + layout[name + "ln_h.weight"]!.offset, mean: h.lnHMean!,
-                           reciprocalStd: h.lnHRstd!, rows: n, columns: d, scratch: a.layerNormScratch, pool: pool)
-        Linear.backward(dX: a.dLn, accumulateInput: false, dW: gradients + proj + d, dB: nil, dY: dHidden, x: h.lnE!,
-                        weight: parameters + proj + d, weightStride: 2 * d, rows: n, inputs: d, outputs: d, pool: pool)
-        a.dEmbedding.update(repeating: 0, count: n * d)
-        LayerNorm.backward(dInput: a.dEmbedding, dWeight: gradients + layout[name + "ln_e.weight"]!.offset,
-                           dBias: gradients + layout[name + "ln_e.bias"]!.offset, dOutput: a.dLn, input: h.embedded!,
-                           weight: parameters + layout[name + "ln_e.weight"]!.offset, mean: h.lnEMean!,
-                           reciprocalStd: h.lnERstd!, rows: n, columns: d, scratch: a.layerNormScratch, pool: pool)
-        Embedding.scatterAdd(dTable: gradients + layout["mtp.wte"]!.offset, dOutput: a.dEmbedding,
-                             ids: h.shiftedTokens!, rows: n, width: d, pool: pool)
-    }
-
-    private func blockBackward(_ l: Int, windows b: Int) {
-        let n = b * seq, d = config.width, a = acts!, la = a.layers[l]
-        let p = blockParameters[l], g = blockGradients[l]
-        let dResidual = a.dResidual
-        // MLP: residual[l+1] = res2 + gelu(ln2 Wfc^T + bfc) Wfc2^T + bfc2
-        GELU.fromTanh(output: a.fcGelu, input: la.fc, tanh: la.fcTanh, count: n * 4 * d, pool: pool)
-        Linear.backward(dX: a.dFc, accumulateInput: false, dW: g.fc2Weight, dB: g.fc2Bias, dY: dResidual,
-                        x: a.fcGelu, weight: p.fc2Weight, rows: n, inputs: 4 * d, outputs: d, pool: pool)
-        GELU.backward(dInput: a.dFc, input: la.fc, tanh: la.fcTanh, dOutput: a.dFc, count: n * 4 * d, pool: pool)
-        Linear.backward(dX: a.dLn, accumulateInput: false, dW: g.fcWeight, dB: g.fcBias, dY: a.dFc, x: la.ln2,
-                        weight: p.fcWeight, rows: n, inputs: d, outputs: 4 * d, pool: pool)
-        LayerNorm.backward(dInput: dResidual, dWeight: g.ln2Weight, dBias: g.ln2Bias, dOutput: a.dLn, input: la.res2,
-                           weight: p.ln2Weight, mean: la.ln2Mean, reciprocalStd: la.ln2Rstd, rows: n, columns: d,
-                           scratch: a.layerNormScratch, pool: pool)
-        // Attention: res2 = x + atty Wproj^T + bproj
-        Linear.backward(dX: a.dAtty, accumulateInput: false, dW: g.projWeight, dB: g.projBias, dY: dResidual,
-                        x: la.atty, weight: p.projWeight, rows: n, inputs: d, outputs: d, pool: pool)
-        Attention.backward(dQKV: a.dQKV, dOutput: a.dAtty, qkv: la.qkv, output: la.atty, logSumExp: la.lse, batch: b,
-                           seq: seq, width: d, heads: config.heads, pool: pool)
-        if config.positions == .rotary {
-            Rotary.apply(a.dQKV, rows: n, seq: seq, width: d, heads: config.heads, inverse: true, pool: pool)
-        }
-        Linear.backward(dX: a.dLn, accumulateInput: false, dW: g.attnWeight, dB: g.attnBias, dY: a.dQKV, x: la.ln1,
-                        weight: p.attnWeight, rows: n, inputs: d, outputs: 3 * d, pool: pool)
-        LayerNorm.backward(dInput: dResidual, dWeight: g.ln1Weight, dBias: g.ln1Bias, dOutput: a.dLn,
-                           input: a.residual[l], weight: p.ln1Weight, mean: la.ln1Mean, reciprocalStd: la.ln1Rstd,
+        Linear.backward(dX: a.dLn, accumulateInput: false, dW: g.projection, dB: nil, dY: dHidden, x: h.lnH!,
+                        weight: p.projection, weightStride: 2 * d, rows: n, inputs: d, outputs: d, pool: pool)
+        LayerNorm.backward(dInput: dPrevious, dWeight: g.hiddenNormWeight, dBias: g.hiddenNormBias, dOutput: a.dLn,
+                           input: previous, weight: p.hiddenNormWeight, mean: h.lnHMean!, reciprocalStd: h.lnHRstd!,
                            rows: n, columns: d, scratch: a.layerNormScratch, pool: pool)
-    }
-
-    private func embedBackward(rows n: Int) {
-        let d = config.width, a = acts!, dx = a.dResidual
-        switch config.input {
-        case .token:
-            Embedding.scatterAdd(dTable: gradients + layout["wte"]!.offset, dOutput: dx, ids: a.tokens, rows: n,
-                                 width: d, pool: pool)
-        case .ngram(let order):
-            Embedding.scatterAdd(dTable: gradients + layout["ngram.\(order)"]!.offset, dOutput: dx,
-                                 ids: a.ngramIDs[0], rows: n, width: d, pool: pool)
-        case .hierarchical(let order):
-            Embedding.scatterAdd(dTable: gradients + layout["wte"]!.offset, dOutput: dx, ids: a.tokens, rows: n,
-                                 width: d, pool: pool)
-            for k in 2...order {
-                Embedding.scatterAdd(dTable: gradients + layout["ngram.\(k)"]!.offset, dOutput: dx,
-                                     ids: a.ngramIDs[k - 2], rows: n, width: d, pool: pool)
-            }
-        case .hashed(let order, _, let slices):
-            let scale = 1 / Float(1 + slices * (order - 1))
-            Embedding.scatterAdd(dTable: gradients + layout["wte"]!.offset, dOutput: dx, ids: a.tokens, rows: n,
-                                 width: d, scale: scale, pool: pool)
-            let w = d / slices
-            var i = 0
-            for k in 2...order {
-                for s in 0..<slices {
-                    let proj = layout["oe.\(k).\(s).proj"]!.offset
-                    // slice -> x through scale * proj: dProj += scale dx^T slice; dSlice = scale dx proj
-                    MatrixMultiply.multiply(m: d, n: w, k: n, a: dx, lda: d, transposeA: true, b: a.hashedSlices[i],
-                                            ldb: w, transposeB: false, c: a.embeddingScratch, ldc: w,
-                                            accumulate: false, pool: pool)
-                    let dProj = gradients + proj
-                    for e in 0..<(d * w) { dProj[e] += scale * a.embeddingScratch[e] }
-                    MatrixMultiply.multiply(m: n, n: w, k: d, a: dx, lda: d, transposeA: false, b: parameters + proj,
-                                            ldb: w, transposeB: false, c: a.embeddingScratch, ldc: w,
-                                            accumulate: false, pool: pool)
-                    Embedding.scatterAdd(dTable: gradients + layout["oe.\(k).\(s).table"]!.offset,
-                                         dOutput: a.embeddingScratch, ids: a.ngramIDs[i], rows: n, width: w,
-                                         scale: scale, pool: pool)
-                    i += 1
-                }
-            }
-        }
-    }
-}
-
-/// Pointers to one block's parameters (or gradients) in an arena.
-struct LayerParameters {
-    let ln1Weight, ln1Bias, attnWeight, attnBias, projWeight, projBias: UnsafeMutablePointer<Float>
-    let ln2Weight, ln2Bias, fcWeight, fcBias, fc2Weight, fc2Bias: UnsafeMutablePointer<Float>
-
-    init(layout: ParameterLayout, base: UnsafeMutablePointer<Float>, layer l: Int) {
-        func at(_ name: String) -> UnsafeMutablePointer<Float> { base + layout["h.\(l).\(name)"]!.offset }
-        ln1Weight = at("ln_1.weight"); ln1Bias = at("ln_1.bias")
-        attnWeight = at("attn.c_attn.weight"); attnBias = at("attn.c_attn.bias")
-        projWeight = at("attn.c_proj.weight"); projBias = at("attn.c_proj.bias")
-        ln2Weight = at("ln_2.weight"); ln2Bias = at("ln_2.bias")
-        fcWeight = at("mlp.c_fc.weight"); fcBias = at("mlp.c_fc.bias")
-        fc2Weight = at("mlp.c_proj.weight"); fc2Bias = at("mlp.c_proj.bias")
+        Linear.backward(dX: a.dLn, accumulateInput: false, dW: g.projection + d, dB: nil, dY: dHidden, x: h.lnE!,
+                        weight: p.projection + d, weightStride: 2 * d, rows: n, inputs: d, outputs: d, pool: pool)
+        a.dEmbedding.update(repeating: 0, count: n * d)
+        LayerNorm.backward(dInput: a.dEmbedding, dWeight: g.embeddingNormWeight, dBias: g.embeddingNormBias,
+                           dOutput: a.dLn, input: h.embedded!, weight: p.embeddingNormWeight, mean: h.lnEMean!,
+                           reciprocalStd: h.lnERstd!, rows: n, columns: d, scratch: a.layerNormScratch, pool: pool)
+        Embedding.scatterAdd(dTable: weightGradients.predictionEmbedding!, dOutput: a.dEmbedding, ids: h.shiftedTokens!,
+                             rows: n, width: d, pool: pool)
     }
 }
 

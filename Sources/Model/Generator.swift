@@ -21,9 +21,9 @@ public final class Generator {
     /// (the model may have trained since the last one): each token step then multiplies without packing them.
     private let packedWeights: UnsafeMutablePointer<Float>
     private let mean, rstd: UnsafeMutablePointer<Float>
-    private var history: [Int32]   // [batch, maxLength]
-    private var ids: [Int32]
-    private var ngramIDs: [Int32]   // one order's n-gram ids of the current position, per row (reused every step)
+    private let ints: UnsafeMutablePointer<Int32>
+    /// `[batch, maxLength]` tokens so far; the current token of every row; one table's n-gram ids (reused).
+    private let history, ids, ngramIDs: UnsafeMutablePointer<Int32>
 
     public init(model: GPT, batch: Int) {
         let c = model.config, d = c.width
@@ -47,12 +47,17 @@ public final class Generator {
         logits = take(batch * c.classes)
         scratch = take(batch * c.heads * maxLength); mean = take(batch); rstd = take(batch)
         packedWeights = take(c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes))
-        history = [Int32](repeating: 0, count: batch * maxLength)
-        ids = [Int32](repeating: 0, count: batch)
-        ngramIDs = [Int32](repeating: 0, count: batch)
+        ints = .allocate(capacity: batch * (maxLength + 2))
+        ints.initialize(repeating: 0, count: batch * (maxLength + 2))
+        history = ints
+        ids = ints + batch * maxLength
+        ngramIDs = ids + batch
     }
 
-    deinit { ArenaMemory.deallocate(floats) }
+    deinit {
+        ArenaMemory.deallocate(floats)
+        ints.deallocate()
+    }
 
     /// Floats of one block's packed weights: c_attn (3d x d), c_proj (d x d), c_fc (4d x d), mlp c_proj (d x 4d).
     static func layerWeights(_ d: Int) -> Int {
@@ -78,15 +83,14 @@ public final class Generator {
     private func packWeights() {
         let c = model.config, d = c.width
         for l in 0..<c.layers {
-            let w = model.blockParameters[l]
+            let w = model.weights.blocks[l]
             let (attn, proj, fc, fc2) = packedWeights(layer: l)
             Linear.pack(w.attnWeight, inputs: d, outputs: 3 * d, into: attn)
             Linear.pack(w.projWeight, inputs: d, outputs: d, into: proj)
             Linear.pack(w.fcWeight, inputs: d, outputs: 4 * d, into: fc)
             Linear.pack(w.fc2Weight, inputs: 4 * d, outputs: d, into: fc2)
         }
-        Linear.pack(model.parameters + model.layout["lm_head.weight"]!.offset, inputs: d, outputs: c.classes,
-                    into: packedHead)
+        Linear.pack(model.weights.head, inputs: d, outputs: c.classes, into: packedHead)
     }
 
     /// Samples up to `batch` sequences (one per prompt, all prompts the same length), each until `isEnd` says
@@ -126,49 +130,22 @@ public final class Generator {
     }
 
     /// Runs the token at `position` of every row through the model, appending to the caches; leaves the logits
-    /// for the next token in `logits`.
+    /// for the next token in `logits`. The input layer, blocks and head are training's own (`InputLayer`, `Block`,
+    /// `OutputHead`), with the attention reading the cache.
     private func step(position t: Int, rows: Int) {
-        let model = self.model, c = model.config, d = c.width, layout = model.layout, pool = model.pool
-        let p = model.parameters
-        // Input embedding of the n-gram ending at t (padding before position 0).
+        let model = self.model, c = model.config, d = c.width
         for r in 0..<rows { ids[r] = history[r * maxLength + t] }
-        func ngram(_ k: Int, modulo: Int? = nil) -> [Int32] {
-            for r in 0..<rows {
-                ngramIDs[r] = NGramID.id(order: k, position: t, vocabulary: c.vocabulary, modulo: modulo) {
-                    history[r * maxLength + $0]
-                }
-            }
-            return ngramIDs
-        }
-        switch c.input {
-        case .token:
-            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, accumulate: false, pool: nil)
-        case .ngram(let n):
-            Embedding.gather(output: x, table: p + layout["ngram.\(n)"]!.offset, ids: ngram(n), rows: rows, width: d, accumulate: false, pool: nil)
-        case .hierarchical(let n):
-            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, accumulate: false, pool: nil)
-            for k in 2...n {
-                Embedding.gather(output: x, table: p + layout["ngram.\(k)"]!.offset, ids: ngram(k), rows: rows, width: d, accumulate: true, pool: nil)
-            }
-        case .hashed(let n, let base, let slices):
-            let scale = 1 / Float(1 + slices * (n - 1))
-            Embedding.gather(output: x, table: p + layout["wte"]!.offset, ids: ids, rows: rows, width: d, scale: scale, accumulate: false, pool: nil)
-            let w = d / slices
-            for k in 2...n {
-                for s in 0..<slices {
-                    let m = ParameterLayout.hashedRows(base: base, order: k, slice: s, slices: slices)
-                    Embedding.gather(output: fc, table: p + layout["oe.\(k).\(s).table"]!.offset, ids: ngram(k, modulo: m), rows: rows, width: w, scale: scale, accumulate: false, pool: nil)
-                    MatrixMultiply.multiply(m: rows, n: d, k: w, a: fc, lda: w, transposeA: false, b: p + layout["oe.\(k).\(s).proj"]!.offset, ldb: w, transposeB: true, c: x, ldc: d, accumulate: true, pool: nil)
-                }
-            }
-        }
-        if c.positions == .learned {
-            let wpe = p + layout["wpe"]!.offset + t * d
-            for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[i] } }
+        let tables = model.inputLayer.idTables
+        model.inputLayer.forward(x: x, rows: rows, tokens: ids, sequences: TokenHistory(history: history, stride: maxLength, position: t),
+                                 tables: model.weights.input, ids: Array(repeating: ngramIDs, count: tables),
+                                 slices: Array(repeating: fc, count: tables), scratch: ln, pool: nil)
+        if let wpe = model.weights.positions {
+            for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[t * d + i] } }
         }
         // Every row's arithmetic is its own from here on (row-wise norms, products with one fused multiply-add
         // chain per element, attention to its own cache), so each thread runs a contiguous share of the rows through
         // all the layers: one hand-off per token instead of one per operation, and the same bits for any split.
+        let pool = model.pool
         let shares = min(rows, pool?.threadCount ?? 1)
         let runShare = { (share: Int) in self.runBlocks(rows: (rows * share / shares)..<(rows * (share + 1) / shares), position: t) }
         if let pool { pool.parallelFor(shares, runShare) } else { runShare(0) }
@@ -176,32 +153,29 @@ public final class Generator {
 
     /// The blocks, final norm and head for rows `range` at `position` (single-threaded: `step` splits the rows).
     private func runBlocks(rows range: Range<Int>, position t: Int) {
-        let model = self.model, c = model.config, d = c.width, layout = model.layout, p = model.parameters
+        let model = self.model, c = model.config, d = c.width
         let r0 = range.lowerBound, rows = range.count
         let x = self.x + r0 * d, ln = self.ln + r0 * d, qkv = self.qkv + r0 * 3 * d, att = self.att + r0 * d
         let fc = self.fc + r0 * 4 * d, fcGelu = self.fcGelu + r0 * 4 * d, fcTanh = self.fcTanh + r0 * 4 * d
         let mean = self.mean + r0, rstd = self.rstd + r0, scratch = self.scratch + r0 * c.heads * maxLength
+        // The residual stream is updated in place; the two norms share one buffer.
+        let buffers = BlockBuffers(input: x, ln1: ln, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv, atty: att, afterAttention: x,
+                                   ln2: ln, ln2Mean: mean, ln2Rstd: rstd, fc: fc, fcTanh: fcTanh, fcGelu: fcGelu, output: x)
         // This share's rows have a cache of their own (the part of the batch's cache before row r0 holds the rows
         // before them), so the thread's reads at every step are one run from the start of it.
         let shareCache = Attention.decodeCacheCount(rows: r0, capacity: maxLength, width: d)
         for l in 0..<c.layers {
-            let w = model.blockParameters[l]
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, columns: d, pool: nil)
-            let (attnP, projP, fcP, fc2P) = packedWeights(layer: l)
-            Linear.forward(qkv, ln, rows: rows, inputs: d, outputs: 3 * d, packedWeight: attnP, bias: w.attnBias, pool: nil)
-            if c.positions == .rotary {
-                Rotary.apply(qkv, rows: rows, seq: 1, width: d, heads: c.heads, positionOffset: t, inverse: false, pool: nil)
-            }
-            Attention.decode(output: att, qkv: qkv, keys: keys[l] + shareCache, values: values[l] + shareCache,
-                             rows: rows, position: t, capacity: maxLength, width: d, heads: c.heads, scratch: scratch)
-            Linear.forward(x, att, rows: rows, inputs: d, outputs: d, packedWeight: projP, bias: w.projBias, accumulate: true, pool: nil)
-            LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, columns: d, pool: nil)
-            Linear.forward(fc, ln, rows: rows, inputs: d, outputs: 4 * d, packedWeight: fcP, bias: w.fcBias, pool: nil)
-            GELU.forward(output: fcGelu, tanh: fcTanh, input: fc, count: rows * 4 * d, pool: nil)
-            Linear.forward(x, fcGelu, rows: rows, inputs: 4 * d, outputs: d, packedWeight: fc2P, bias: w.fc2Bias, accumulate: true, pool: nil)
+            let packed = packedWeights(layer: l)
+            Block.forward(BlockWeights(model.weights.blocks[l], packed: (UnsafePointer(packed.0), UnsafePointer(packed.1),
+                                                                         UnsafePointer(packed.2), UnsafePointer(packed.3))),
+                          buffers,
+                          rows: rows, config: c,
+                          attention: .cache(keys: keys[l] + shareCache, values: values[l] + shareCache, position: t,
+                                            capacity: maxLength, scratch: scratch), pool: nil)
         }
-        LayerNorm.forward(output: ln, mean: mean, reciprocalStd: rstd, input: x, weight: p + layout["ln_f.weight"]!.offset, bias: p + layout["ln_f.bias"]!.offset, rows: rows, columns: d, pool: nil)
-        Linear.forward(logits + r0 * c.classes, ln, rows: rows, inputs: d, outputs: c.classes, packedWeight: packedHead, bias: nil, pool: nil)
+        OutputHead.logits(logits + r0 * c.classes, normed: ln, mean: mean, reciprocalStd: rstd, input: x,
+                          normWeight: model.weights.finalNormWeight, normBias: model.weights.finalNormBias,
+                          head: .packed(packedHead), rows: rows, config: c, pool: nil)
     }
 
     /// The logits the latest step left, `[rows, classes]` for the rows of the latest call: after `generate`, those
