@@ -32,20 +32,4 @@ public enum CrossEntropy {
             }
         }
     }
-
-    /// Softmax of each row, in place.
-    public static func softmax(_ logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int) {
-        for r in 0..<rows {
-            let z = logits + r * classes
-            var maxValue = -Float.infinity
-            for i in 0..<classes { maxValue = max(maxValue, z[i]) }
-            var sum: Float = 0
-            for i in 0..<classes {
-                z[i] = expf(z[i] - maxValue)
-                sum += z[i]
-            }
-            let inverse = 1 / sum
-            for i in 0..<classes { z[i] *= inverse }
-        }
-    }
 }

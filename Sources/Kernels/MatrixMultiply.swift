@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Single-precision matrix multiply, row-major: C[m×n] (= or +=) op(A)[m×k] · op(B)[k×n].
 ///
@@ -577,11 +581,14 @@ final class GemmScratch {
     }
 }
 
+/// A thread's scratch goes when the thread ends (its argument is optional on Linux and not on Darwin).
+private func releaseGemmScratch(_ raw: UnsafeMutableRawPointer?) {
+    if let raw { Unmanaged<GemmScratch>.fromOpaque(raw).release() }
+}
+
 private let gemmScratchKey: pthread_key_t = {
     var key = pthread_key_t()
-    let status = pthread_key_create(&key) { raw in
-        if let raw { Unmanaged<GemmScratch>.fromOpaque(raw).release() }
-    }
+    let status = pthread_key_create(&key) { releaseGemmScratch($0) }
     precondition(status == 0, "MatrixMultiply: pthread_key_create failed")
     return key
 }()

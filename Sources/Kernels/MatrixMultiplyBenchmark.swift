@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Throughput of `MatrixMultiply.multiply` on given shapes (for `cfg-run bench --gemm` and bench/gemm.sh).
 ///

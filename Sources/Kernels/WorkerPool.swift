@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// A fixed set of persistent threads that run `parallelFor` bodies; the calling thread takes part.
@@ -25,7 +29,7 @@ public final class WorkerPool: @unchecked Sendable {
     public let threadCount: Int
 
     private let shared: PoolShared
-    private var workers: [pthread_t] = []
+    private var workers: [ThreadHandle] = []
 
     /// `threads` (clamped to 1...256) counts the caller. `spinMicroseconds` (clamped to 0...1 s): how long an idle
     /// worker polls for the next call before it blocks (see the type's notes).
@@ -35,12 +39,8 @@ public final class WorkerPool: @unchecked Sendable {
         guard threadCount > 1 else { return }
         for _ in 1..<threadCount {
             let context = Unmanaged.passRetained(shared).toOpaque()
-            var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let shared = Unmanaged<PoolShared>.fromOpaque(raw!).takeRetainedValue()
-                shared.workerLoop()
-                return nil
-            }, context)
+            var thread = ThreadHandle()
+            let status = pthread_create(&thread, nil, { runWorker($0) }, context)
             precondition(status == 0, "WorkerPool: pthread_create failed (\(status))")
             workers.append(thread)
         }
@@ -48,7 +48,13 @@ public final class WorkerPool: @unchecked Sendable {
 
     deinit {
         shared.stop()
-        for thread in workers { pthread_join(thread, nil) }
+        for thread in workers {
+            #if canImport(Darwin)
+            pthread_join(thread!, nil)
+            #else
+            pthread_join(thread, nil)
+            #endif
+        }
     }
 
     /// Runs `body(i)` for every `i` in `0..<count` and returns when all have finished. The calling thread runs
@@ -67,6 +73,20 @@ public final class WorkerPool: @unchecked Sendable {
         }
         shared.release()
     }
+}
+
+// pthread_t is an integer on Linux and an optional pointer where pthread_create fills it on Darwin.
+#if canImport(Darwin)
+typealias ThreadHandle = pthread_t?
+#else
+typealias ThreadHandle = pthread_t
+#endif
+
+/// A worker thread's body (a function, not a closure: pthread_create takes a C function; its argument is optional
+/// on Linux and not on Darwin, and either converts to this parameter).
+private func runWorker(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<PoolShared>.fromOpaque(raw!).takeRetainedValue().workerLoop()
+    return nil
 }
 
 /// The state the workers share with the pool object (a separate object so the threads do not keep the pool alive).
