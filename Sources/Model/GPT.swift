@@ -139,16 +139,15 @@ public final class GPT {
         UnsafeBufferPointer(start: acts.heads[0].losses, count: rowsInUse)
     }
 
-    /// The weighted total loss of the last forward pass.
-    public var loss: Float { lastLoss }
-
     // MARK: Forward
 
     /// Runs the model on `windows` windows of `seq` tokens (`inputs`, row-major) and returns the weighted loss
-    /// against `targets` (class ids; negative entries are ignored). Writes the gradient of the loss with respect to
-    /// the logits as it goes, ready for `backward()`.
+    /// against `targets` (class ids; negative entries are ignored). With `gradients` (training), writes the gradient
+    /// of the loss with respect to the logits as it goes, ready for `backward()`; without (evaluation), only the
+    /// logits and losses.
     @discardableResult
-    public func forward(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, windows: Int? = nil) -> Float {
+    public func forward(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, windows: Int? = nil,
+                        gradients: Bool = true) -> Float {
         let b = windows ?? batch
         precondition(b <= batch)
         let n = b * seq, d = config.width, a = acts!
@@ -195,7 +194,7 @@ public final class GPT {
             let weight = config.predictionWeights[j]
             let scale = valid > 0 ? weight / Float(valid) : 0
             CrossEntropy.forwardBackward(logits: h.logits, targets: h.targets, rows: n, classes: config.classes,
-                                         losses: h.losses, dLogits: h.dLogits, scale: scale, pool: pool)
+                                         losses: h.losses, dLogits: gradients ? h.dLogits : nil, scale: scale, pool: pool)
             var sum: Float = 0
             for r in 0..<n { sum += h.losses[r] }
             total += valid > 0 ? weight * sum / Float(valid) : 0

@@ -11,14 +11,6 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         /// Over-Encoding: the token table plus hashed 2..n-gram tables (`id mod (rows + 2i)`), each split into
         /// `slices` tables of width d/slices with a projection back to d, the sum divided by 1 + slices (n - 1).
         case hashed(n: Int, rows: Int, slices: Int)
-
-        /// The n-gram order (1 for `token`).
-        public var order: Int {
-            switch self {
-            case .token: return 1
-            case .ngram(let n), .hierarchical(let n), .hashed(let n, _, _): return n
-            }
-        }
     }
 
     public enum Positions: String, Codable, Sendable { case learned, rotary }
@@ -131,6 +123,22 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 }
 
 extension GPTConfig {
+    /// Floating-point operations per token of a training step (forward and backward) on windows of `seq`: 6 per
+    /// non-embedding parameter and per head weight, and 6 per layer for the attention's two products (width x the
+    /// seq / 2 positions a causal query sees on average, both ways). The usual estimate (Kaplan et al.; nanoGPT's
+    /// MFU), used by `cfg-run bench` for GFLOP/s.
+    public func trainingFLOPsPerToken(seq: Int) -> Double {
+        let d = Double(width), l = Double(layers)
+        return 6 * Double(ParameterLayout(self).nonEmbeddingCount) + 6 * l * d * Double(seq) + 6 * d * Double(classes)
+    }
+
+    /// Floating-point operations per token of KV-cached sampling up to `length` tokens (forward only: a third of
+    /// the training figure, the attention over length / 2 cached positions on average).
+    public func samplingFLOPsPerToken(length: Int) -> Double {
+        let d = Double(width), l = Double(layers)
+        return 2 * Double(ParameterLayout(self).nonEmbeddingCount) + l * d * Double(length) + 2 * d * Double(classes)
+    }
+
     /// A count for messages: "1,048,576", or "1.2e+15" when astronomically large.
     static func count(_ x: Double) -> String {
         guard x < 1e15 else { return String(format: "%.2g", x) }

@@ -3,38 +3,8 @@ import Model
 import SeededRandom
 import Tokenizer
 
-/// Per-character metrics, comparable across vocabulary designs.
+/// Per-character metrics, comparable across vocabulary designs (each design scores its head: `Design.nats`).
 public enum Evaluation {
-    /// The natural-log loss of each target position of a forward pass, per design:
-    /// - character designs: -log p(next character) (the cross-entropy the model computed);
-    /// - `Ngram-out`: -log of the marginal of the joint over grams that start with the actual next character;
-    /// - `Ngram-gpt`: -log p(next chunk) (a chunk covers several characters).
-    /// Returns the summed nats over positions with a target.
-    public static func nats(logits: UnsafeBufferPointer<Float>, positionLosses: UnsafeBufferPointer<Float>,
-                            targets: [Int32], tokenizer: Tokenizer) -> Double {
-        let classes = tokenizer.classes
-        var total = 0.0
-        if tokenizer.design.kind != .output {
-            for (r, target) in targets.enumerated() where target >= 0 { total += Double(positionLosses[r]) }
-            return total
-        }
-        let first = tokenizer.firstCharacter
-        for (r, target) in targets.enumerated() where target >= 0 {
-            let row = logits.baseAddress! + r * classes
-            let wanted = first[Int(target)]
-            var maxValue = -Float.infinity
-            for c in 0..<classes { maxValue = max(maxValue, row[c]) }
-            var all = 0.0, matching = 0.0
-            for c in 0..<classes {
-                let e = exp(Double(row[c] - maxValue))
-                all += e
-                if first[c] == wanted { matching += e }
-            }
-            total += log(all) - log(matching)
-        }
-        return total
-    }
-
     /// Wilson score interval for `successes` of `trials` at 95%.
     public static func wilson(successes: Int, trials: Int, z: Double = 1.959964) -> (low: Double, high: Double) {
         guard trials > 0 else { return (0, 1) }
@@ -51,8 +21,10 @@ public enum Evaluation {
 public protocol EvaluatedModel: AnyObject {
     /// Windows a `score` call accepts at once.
     var windowsPerCall: Int { get }
-    /// Runs `windows` windows (row-major inputs/targets) and returns per-position logits and cross-entropy.
-    func score(inputs: [Int32], targets: [Int32], windows: Int) -> (logits: UnsafeBufferPointer<Float>, losses: UnsafeBufferPointer<Float>)
+    /// Runs `windows` windows (row-major inputs/targets) and hands `use` the per-position logits (`rows x classes`)
+    /// and cross-entropy; the buffers are valid only inside `use`.
+    func score<T>(inputs: [Int32], targets: [Int32], windows: Int,
+                  _ use: (_ logits: UnsafeBufferPointer<Float>, _ losses: UnsafeBufferPointer<Float>) -> T) -> T
     /// Samples one continuation per prompt until `isEnd` or `maxLength` tokens.
     func generate(prompts: [[Int32]], maxLength: Int, using generator: inout SeededGenerator,
                   classToken: (Int) -> Int32, isEnd: (Int32) -> Bool) -> [(tokens: [Int32], ended: Bool)]
@@ -78,8 +50,9 @@ public struct Evaluator {
             let count = min(model.windowsPerCall, windows.count - first)
             let range = (first * data.window)..<((first + count) * data.window)
             let targets = Array(windows.targets[range])
-            let (logits, losses) = model.score(inputs: Array(windows.inputs[range]), targets: targets, windows: count)
-            nats += Evaluation.nats(logits: logits, positionLosses: losses, targets: targets, tokenizer: tokenizer)
+            nats += model.score(inputs: Array(windows.inputs[range]), targets: targets, windows: count) { logits, losses in
+                tokenizer.nats(logits: logits, positionLosses: losses, targets: targets)
+            }
             first += count
             progress(first, windows.count)
         }
@@ -123,11 +96,15 @@ final class GPTEvaluation: EvaluatedModel {
 
     var windowsPerCall: Int { model.batch }
 
-    func score(inputs: [Int32], targets: [Int32], windows: Int) -> (logits: UnsafeBufferPointer<Float>, losses: UnsafeBufferPointer<Float>) {
+    /// The forward pass without gradients; the logits and losses are the model's own buffers.
+    func score<T>(inputs: [Int32], targets: [Int32], windows: Int,
+                  _ use: (_ logits: UnsafeBufferPointer<Float>, _ losses: UnsafeBufferPointer<Float>) -> T) -> T {
         inputs.withUnsafeBufferPointer { i in
-            targets.withUnsafeBufferPointer { t in _ = model.forward(inputs: i.baseAddress!, targets: t.baseAddress!, windows: windows) }
+            targets.withUnsafeBufferPointer { t in
+                _ = model.forward(inputs: i.baseAddress!, targets: t.baseAddress!, windows: windows, gradients: false)
+            }
         }
-        return (model.logits, model.positionLosses)
+        return use(model.logits, model.positionLosses)
     }
 
     func generate(prompts: [[Int32]], maxLength: Int, using generator: inout SeededGenerator,

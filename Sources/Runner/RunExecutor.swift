@@ -37,39 +37,35 @@ public struct RunExecutor {
         self.pool = pool
     }
 
-    /// The model configuration of a run; nil (with the reasons) when the design or the model is too large or
-    /// malformed for this grammar: checked in floating point before any table is sized, so no vocabulary, however
-    /// absurd, can overflow, hang or exhaust memory.
+    /// The model configuration of a run, and its tokenizer; a failure (with the reasons) when the design or the
+    /// model is too large or malformed for this grammar: checked in floating point before any table is sized, so no
+    /// vocabulary, however absurd, can overflow, hang or exhaust memory.
     public static func modelConfig(_ unit: RunUnit, alphabet: Int, window: Int, batch: Int,
                                    positions: GPTConfig.Positions, memoryLimit: Double) -> Result<(GPTConfig, Tokenizer), SweepError> {
-        let design = unit.design
-        let sizes = Tokenizer.sizes(design: design, alphabet: alphabet)
+        modelConfig(input: unit.design, output: unit.design, size: unit.size, alphabet: alphabet, window: window,
+                    batch: batch, positions: positions, memoryLimit: memoryLimit)
+            .map { ($0, Tokenizer(design: unit.design, alphabet: alphabet)) }
+    }
+
+    /// The model whose input side (vocabulary, input layer) is `input`'s and whose heads are `output`'s: a run's
+    /// model has one design on both sides; `cfg-run bench` may mix them.
+    public static func modelConfig(input: VocabularyDesign, output: VocabularyDesign, size: ModelSize, alphabet: Int,
+                                   window: Int, batch: Int, positions: GPTConfig.Positions,
+                                   memoryLimit: Double) -> Result<GPTConfig, SweepError> {
+        let vocabulary = input.definition.inputVocabulary(alphabet: alphabet), classes = output.definition.classes(alphabet: alphabet)
         let limit = Double(Int32.max)
-        if sizes.inputVocabulary > limit || sizes.classes > limit {
-            return .failure(SweepError("\(design) over \(alphabet) terminals needs \(RunExecutor.count(max(sizes.inputVocabulary, sizes.classes))) token ids (more than 32-bit ids hold); use a smaller n"))
+        for (design, count) in [(input, vocabulary), (output, classes)] where count > limit {
+            return .failure(SweepError("\(design) over \(alphabet) terminals needs \(RunExecutor.count(count)) token ids (more than 32-bit ids hold); use a smaller n"))
         }
-        let input: GPTConfig.InputEmbedding
-        switch design.kind {
-        case .oneGram, .gpt, .output: input = .token
-        case .input: input = .ngram(n: design.n)
-        case .hierarchicalInput:
-            if let rows = design.hashRows {
-                input = .hashed(n: design.n, rows: rows, slices: design.hashSlices ?? 1)
-            } else {
-                input = .hierarchical(n: design.n)
-            }
-        }
-        let config = GPTConfig(vocabulary: Int(sizes.inputVocabulary), classes: Int(sizes.classes), layers: unit.size.layers,
-                               width: unit.size.width, heads: unit.size.heads, maxSequence: window, input: input,
-                               positions: positions)
-        if let problem = RunExecutor.problem(config, batch: batch, window: window, memoryLimit: memoryLimit,
-                                             label: "\(design) at size \(unit.size)") {
+        let weights = output.definition.predictionWeights
+        let config = GPTConfig(vocabulary: Int(vocabulary), classes: Int(classes), layers: size.layers, width: size.width,
+                               heads: size.heads, maxSequence: window, input: input.definition.inputLayer, positions: positions,
+                               predictionDepth: weights.count, predictionWeights: weights)
+        let label = input == output ? "\(input) at size \(size)" : "\(input) in, \(output) out, at size \(size)"
+        if let problem = RunExecutor.problem(config, batch: batch, window: window, memoryLimit: memoryLimit, label: label) {
             return .failure(problem)
         }
-        // Only now that its tables are known to be buildable (an output tokenizer lists every class).
-        let tokenizer = Tokenizer(design: design, alphabet: alphabet)
-        precondition(tokenizer.inputVocabulary == config.vocabulary && tokenizer.classes == config.classes)
-        return .success((config, tokenizer))
+        return .success(config)
     }
 
     /// Why a model configuration cannot be trained here (malformed, a table beyond the engine's limit, or more
@@ -168,8 +164,7 @@ public struct RunExecutor {
             }
             model.backward()
             model.optimizerStep(learningRate: rate, settings: settings.adam)
-            trainNats += Evaluation.nats(logits: model.logits, positionLosses: model.positionLosses,
-                                         targets: batch.targets, tokenizer: tokenizer)
+            trainNats += tokenizer.nats(logits: model.logits, positionLosses: model.positionLosses, targets: batch.targets)
             trainCharacters += batch.characters
             tokens += batch.tokens
             characters += batch.characters

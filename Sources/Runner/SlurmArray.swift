@@ -123,11 +123,13 @@ public struct SlurmArray {
         process.standardOutput = out
         process.standardError = err
         do { try process.run() } catch { throw SweepError("cannot run \(program): \(error.localizedDescription)") }
-        var errors = Data()
+        // Standard error is read on another thread while standard output is read here (either may fill its pipe).
+        final class Collected: @unchecked Sendable { var data = Data() }
+        let errors = Collected()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errors = err.fileHandleForReading.readDataToEndOfFile()
+            errors.data = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
         let output = out.fileHandleForReading.readDataToEndOfFile()
@@ -136,6 +138,6 @@ public struct SlurmArray {
         if process.terminationStatus == 127 {
             throw SweepError("\(program) is not installed here (not found on PATH): submit from a machine of the cluster, or use --dry-run to write the script only")
         }
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
     }
 }

@@ -11,6 +11,10 @@ public struct Sweep {
     public let settings: SweepSettings
     public let units: [RunUnit]
 
+    /// What a sweep compares unless told otherwise: the paper's five designs at three small sizes.
+    public static let defaultSizes = ["tiny", "xs", "s"]
+    public static let defaultVariants = ["1gram", "3gram-gpt", "3gram-in", "3gram-hin", "3gram-out"]
+
     /// Units in the order they run: by size, then design, then seed. The same size, design or seed given twice
     /// would train the same run twice (and write its rows twice): refused.
     public init(settings: SweepSettings, sizes: [ModelSize], designs: [VocabularyDesign], seeds: [UInt64]) throws(SweepError) {
@@ -142,11 +146,13 @@ public struct Sweep {
                 work()
                 locked { busyWorkers -= 1 }
             }
+            // Every piece of state the workers share is read and written under `lock`.
+            let job = UncheckedSendable(workThenLeave)
             let group = DispatchGroup()
             for _ in 0..<workers {
                 group.enter()
                 let thread = Thread {
-                    workThenLeave()
+                    job.value()
                     group.leave()
                 }
                 thread.stackSize = 8 << 20
@@ -157,6 +163,12 @@ public struct Sweep {
         if let failure { throw failure }
         return results
     }
+}
+
+/// A value handed to another thread whose shared state is guarded by hand (a lock), not by the type system.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// What happens during a sweep, for progress displays.

@@ -25,6 +25,9 @@ public struct SweepSettings: Codable, Equatable, Sendable {
 
     public init(grammarPath: String) { self.grammarPath = grammarPath }
 
+    /// Every setting at its default (the command line's defaults come from here).
+    public static let defaults = SweepSettings(grammarPath: "")
+
     public var effectiveWarmup: Int { warmupSteps >= 0 ? warmupSteps : max(10, steps / 20) }
     public var effectiveEvalEvery: Int { evalEvery > 0 ? evalEvery : max(1, steps / 10) }
 

@@ -1,83 +1,93 @@
-/// A vocabulary design of the paper's comparison, spelled as on the command line and in the CSV:
-/// `1gram`, `Ngram-gpt`, `Ngram-in`, `Ngram-hin`, `Ngram-out`, and hashed Over-Encoding `Ngram-hin@m=M,k=K`.
+/// A vocabulary design as a value: one of the registered `Design` types with its order and settings. Spelled as on
+/// the command line and in the CSV (`1gram`, `3gram-in`, `3gram-hin@m=97,k=2`, ...), and stored by that spelling
+/// (Codable as a string).
 public struct VocabularyDesign: Hashable, Codable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Codable, Sendable {
-        /// One token per character on both sides (the baseline).
-        case oneGram = "1gram"
-        /// The text cut into n-character chunks on both sides.
-        case gpt
-        /// Character sequence; each position embeds the exact n-gram ending there.
-        case input = "in"
-        /// Character sequence; each position embeds the sum of the 1..n-gram embeddings (hashed with `hashRows`).
-        case hierarchicalInput = "hin"
-        /// Character input; each position predicts the joint n-gram of the next n characters.
-        case output = "out"
-    }
+    /// Every design there is: the one place that lists them.
+    public static let registry: [any Design.Type] = [
+        OneGram.self, NGramGPT.self, NGramInput.self, NGramHierarchicalInput.self, NGramOutput.self,
+        NGramMultiTokenPrediction.self,
+    ]
 
-    public let kind: Kind
-    /// The n of the n-gram (1 for `1gram`).
-    public let n: Int
-    /// Hashed Over-Encoding: base rows m of the hashed tables, and slices k (only with `hin`).
-    public let hashRows: Int?
-    public let hashSlices: Int?
-
+    /// Orders N a spelling may carry.
     public static let orders = 2...8
 
-    public init(kind: Kind, n: Int, hashRows: Int? = nil, hashSlices: Int? = nil) {
-        self.kind = kind
-        self.n = kind == .oneGram ? 1 : n
-        self.hashRows = hashRows
-        self.hashSlices = hashSlices
-    }
+    /// The design's definition: ask it.
+    public let definition: any Design
+
+    public init(_ design: any Design) { definition = design }
+
+    public var description: String { definition.spelling }
+    public var order: Int { definition.order }
+
+    public static func == (a: VocabularyDesign, b: VocabularyDesign) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     public struct ParseError: Error, CustomStringConvertible {
         public let description: String
+        public init(_ description: String) { self.description = description }
     }
 
-    public static let spellings = "1gram, Ngram-gpt, Ngram-in, Ngram-hin, Ngram-out (N in \(orders.lowerBound)...\(orders.upperBound)), Ngram-hin@m=M,k=K (hashed)"
+    /// The spellings, for help texts and errors.
+    public static var spellings: String {
+        registry.map { $0.hasOrder ? "Ngram-\($0.family)" : $0.family }.joined(separator: ", ")
+            + " (N in \(orders.lowerBound)...\(orders.upperBound)); settings after @: "
+            + registry.compactMap { $0.settingsHelp }.joined(separator: ", ")
+    }
 
-    /// Parses a design name such as `3gram-hin@m=1021,k=2`.
+    /// Parses a spelling such as `3gram-hin@m=1021,k=2`.
     public init(parsing name: String) throws(ParseError) {
-        func fail(_ why: String) -> ParseError {
-            ParseError(description: "unknown vocabulary design '\(name)': \(why) (expected one of: \(VocabularyDesign.spellings))")
+        do { definition = try VocabularyDesign.design(spelled: name) } catch {
+            throw (error as? ParseError) ?? ParseError("\(error)")
         }
-        if name == "1gram" {
-            self.init(kind: .oneGram, n: 1)
-            return
+    }
+
+    private static func design(spelled name: String) throws -> any Design {
+        func fail(_ why: String) -> ParseError {
+            ParseError("unknown vocabulary design '\(name)': \(why) (expected one of: \(VocabularyDesign.spellings))")
         }
         let parts = name.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
-        let head = parts[0]
-        guard let gram = head.firstRange(of: "gram-") else { throw fail("no 'gram-'") }
-        guard let n = Int(head[..<gram.lowerBound]), VocabularyDesign.orders.contains(n) else {
-            throw fail("N must be an integer in \(VocabularyDesign.orders.lowerBound)...\(VocabularyDesign.orders.upperBound)")
-        }
-        guard let kind = Kind(rawValue: String(head[gram.upperBound...])), kind != .oneGram else {
-            throw fail("the part after 'gram-' must be gpt, in, hin or out")
-        }
-        var rows: Int?, slices: Int?
+        let head = String(parts[0])
+        var settings: [(key: String, value: String)] = []
         if parts.count == 2 {
-            guard kind == .hierarchicalInput else { throw fail("only Ngram-hin can be hashed (@m=...,k=...)") }
-            for setting in parts[1].split(separator: ",") {
-                let pair = setting.split(separator: "=")
-                guard pair.count == 2, let value = Int(pair[1]), value > 0 else { throw fail("bad setting '\(setting)'") }
-                switch pair[0] {
-                case "m": rows = value
-                case "k": slices = value
-                default: throw fail("unknown setting '\(pair[0])' (m or k)")
-                }
+            for setting in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = setting.split(separator: "=", omittingEmptySubsequences: false)
+                guard pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty else { throw fail("bad setting '\(setting)'") }
+                settings.append((String(pair[0]), String(pair[1])))
             }
-            guard rows != nil else { throw fail("hashed input needs m=ROWS") }
         }
-        self.init(kind: kind, n: n, hashRows: rows, hashSlices: rows != nil ? (slices ?? 1) : nil)
+        let type: any Design.Type
+        let order: Int
+        if let plain = VocabularyDesign.registry.first(where: { !$0.hasOrder && $0.family == head }) {
+            type = plain
+            order = 1
+        } else {
+            guard let gram = head.firstRange(of: "gram-") else { throw fail("no 'gram-'") }
+            guard let n = Int(head[..<gram.lowerBound]), VocabularyDesign.orders.contains(n) else {
+                throw fail("N must be an integer in \(VocabularyDesign.orders.lowerBound)...\(VocabularyDesign.orders.upperBound)")
+            }
+            let family = String(head[gram.upperBound...])
+            guard let found = VocabularyDesign.registry.first(where: { $0.hasOrder && $0.family == family }) else {
+                throw fail("the part after 'gram-' must be \(VocabularyDesign.registry.filter { $0.hasOrder }.map { $0.family }.joined(separator: ", "))")
+            }
+            type = found
+            order = n
+        }
+        do {
+            return try type.init(order: order, settings: settings)
+        } catch {
+            throw fail((error as? ParseError)?.description ?? "\(error)")
+        }
     }
 
-    /// The canonical spelling.
-    public var description: String {
-        if kind == .oneGram { return "1gram" }
-        var text = "\(n)gram-\(kind.rawValue)"
-        if let hashRows { text += "@m=\(hashRows),k=\(hashSlices ?? 1)" }
-        return text
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
     }
 
-    public var isHashed: Bool { hashRows != nil }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }

@@ -51,10 +51,6 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     let sampler = GrammarSampler(grammar: grammar)
     let parser = try ChartParser(grammar: grammar)
 
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
     func measure(_ body: () throws -> Double) rethrows -> [Double] {
         try (0..<repeats).map { _ in try body() }
     }
@@ -119,36 +115,30 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     return 0
 }
 
-/// The model configuration for `bench --input X --output Y`, checked as a sweep checks its runs.
+/// The median of measurements (the mean of the middle two for an even count).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// The model of `bench --input X --output Y`: the input side of one design, the heads of another, set up and
+/// checked by the library as a sweep's runs are.
 func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws -> GPTConfig {
     let v = try arguments.int("--terminals", default: 3, range: 1...1_000_000)
     func design(_ option: String, default value: String) throws -> VocabularyDesign {
         do { return try VocabularyDesign(parsing: arguments.string(option) ?? value) } catch { throw UsageError("\(option): \(error)") }
     }
     let input = try design("--input", default: "3gram-hin"), output = try design("--output", default: "1gram")
-    guard [.oneGram, .input, .hierarchicalInput, .gpt].contains(input.kind) else {
-        throw UsageError("--input takes 1gram, Ngram-in, Ngram-hin(@m=,k=) or Ngram-gpt, got '\(input)'")
-    }
-    guard [.oneGram, .output, .gpt].contains(output.kind) else {
-        throw UsageError("--output takes 1gram, Ngram-out or Ngram-gpt, got '\(output)'")
-    }
     let size = ModelSize(name: "bench", layers: try arguments.int("--layers", default: 4, range: 1...1000),
                          width: try arguments.int("--d", default: 128, range: 1...100_000),
                          heads: try arguments.int("--heads", default: 4, range: 1...1000))
     let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
                                              range: 0.001...1e6)) * 1e9
     let positions: GPTConfig.Positions = arguments.string("--positions") == "rotary" ? .rotary : .learned
-    var (config, _) = try usage {
-        try RunExecutor.modelConfig(RunUnit(design: input, size: size, seed: 1), alphabet: v, window: seq, batch: batch,
+    return try usage {
+        try RunExecutor.modelConfig(input: input, output: output, size: size, alphabet: v, window: seq, batch: batch,
                                     positions: positions, memoryLimit: memoryLimit).get()
     }
-    // The output side: its classes, counted without overflow before the head is sized.
-    let classes = Tokenizer.sizes(design: output, alphabet: v).classes
-    config.classes = classes < Double(Int32.max) ? Int(classes) : Int(Int32.max)
-    if let problem = RunExecutor.problem(config, batch: batch, window: seq, memoryLimit: memoryLimit, label: "--output \(output)") {
-        throw UsageError(problem.description)
-    }
-    return config
 }
 
 func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
@@ -160,7 +150,6 @@ func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
     let config = try benchModelConfig(arguments, batch: generate ? 1 : batch, seq: seq)
     let model = GPT(config: config, batch: generate ? 1 : batch, seq: generate ? 2 : seq, threads: threads, seed: 1)
     var generator = SeededGenerator(seed: 7)
-    let d = Double(config.width), l = Double(config.layers)
     let label = "L\(config.layers)-d\(config.width)-h\(config.heads) input \(arguments.string("--input") ?? "3gram-hin") output \(arguments.string("--output") ?? "1gram"), \(model.layout.count) parameters (\(model.layout.nonEmbeddingCount) non-embedding), \(threads) thread\(threads == 1 ? "" : "s")"
     if generate {
         let sampler = Generator(model: model, batch: batch)
@@ -171,11 +160,11 @@ func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
             _ = sampler.generate(prompts: prompts, maxLength: seq, using: &generator, isEnd: { _ in false })
             if step > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
         }
-        let seconds = times.sorted()[times.count / 2]
+        let seconds = median(times)
         let tokens = Double(batch * (seq - 1))
-        let flops = tokens * (2 * Double(model.layout.nonEmbeddingCount) + 2 * l * d * Double(seq) / 2 + 2 * d * Double(config.classes))
         return printModelBench(arguments, label: label + ", sampling \(batch) sequences of \(seq) tokens with a KV cache",
-                               tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000, gflops: flops / seconds / 1e9)
+                               tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000,
+                               gflops: tokens * config.samplingFLOPsPerToken(length: seq) / seconds / 1e9)
     }
     let inputs = (0..<(batch * seq)).map { _ in Int32(generator.nextInt(below: config.vocabulary)) }
     let targets = (0..<(batch * seq)).map { _ in Int32(generator.nextInt(below: config.classes)) }
@@ -190,11 +179,11 @@ func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
         model.optimizerStep(learningRate: 1e-4)
         if step >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
     }
-    let seconds = times.sorted()[times.count / 2]
+    let seconds = median(times)
     let tokens = Double(batch * seq)
-    let flopsPerToken = 6 * Double(model.layout.nonEmbeddingCount) + 6 * l * d * Double(seq) / 2 * 2 + 6 * d * Double(config.classes)
     return printModelBench(arguments, label: label + ", training batch \(batch) x seq \(seq)",
-                           tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000, gflops: tokens * flopsPerToken / seconds / 1e9)
+                           tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000,
+                           gflops: tokens * config.trainingFLOPsPerToken(seq: seq) / seconds / 1e9)
 }
 
 func printModelBench(_ arguments: ParsedArguments, label: String, tokensPerSecond: Double, msPerStep: Double,

@@ -5,8 +5,12 @@ import Model
 import Runner
 import Tokenizer
 
-let defaultVariants = "1gram,3gram-gpt,3gram-in,3gram-hin,3gram-out"
-let defaultSizes = "tiny,xs,s"
+/// The library's defaults: what the help text says and what the parser uses, from one place.
+private let defaults = SweepSettings.defaults
+private let defaultSizes = Sweep.defaultSizes.joined(separator: ",")
+private let defaultVariants = Sweep.defaultVariants.joined(separator: ",")
+
+private func number(_ x: Float) -> String { String(format: "%g", x) }
 
 let sweepSpec = CommandSpec(
     name: "sweep", summary: "train models of several sizes with each vocabulary design; write the comparison as CSV",
@@ -15,24 +19,24 @@ let sweepSpec = CommandSpec(
         OptionSpec("--sizes", value: "S1,S2,...", help: "model sizes: presets (below) or L<layers>-d<width>-h<heads> (default \(defaultSizes))"),
         OptionSpec("--variants", value: "V1,V2,...", help: "vocabulary designs (default \(defaultVariants))"),
         OptionSpec("--seeds", value: "1,2,3", help: "training seeds (default 1)"),
-        OptionSpec("--steps", value: "N", help: "training steps per run (default 1000)"),
+        OptionSpec("--steps", value: "N", help: "training steps per run (default \(defaults.steps))"),
         OptionSpec("--eval-every", value: "N", help: "evaluate (and checkpoint) every N steps (default steps/10)"),
-        OptionSpec("--gen-samples", value: "N", help: "sentences sampled from BOS per evaluation for gen_accuracy (default 200)"),
-        OptionSpec("--val-samples", value: "N", help: "validation sentences (default 500)"),
+        OptionSpec("--gen-samples", value: "N", help: "sentences sampled from BOS per evaluation for gen_accuracy (default \(defaults.generationSamples))"),
+        OptionSpec("--val-samples", value: "N", help: "validation sentences (default \(defaults.validationSamples))"),
         OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (and keep resumable state in FILE.csv.runs/); default: stdout"),
         OptionSpec("--threads", value: "N", help: "worker threads in all (default: all cores), shared by the --jobs runs; results do not depend on it"),
         OptionSpec("--jobs", value: "N", help: "runs trained at once, each with threads/N threads (default: as many as threads, at most the number of runs); results do not depend on it"),
-        OptionSpec("--batch", value: "N", help: "windows per step (default 16)"),
+        OptionSpec("--batch", value: "N", help: "windows per step (default \(defaults.batch))"),
         OptionSpec("--window", value: "N", help: "window length in characters (default: the grammar's longest sentence + 2, at least 64, at most \(SweepData.longestDefaultWindow); 256 if unbounded)"),
-        OptionSpec("--lr", value: "X", help: "peak learning rate (default 0.002), cosine decay to 10% after warmup"),
+        OptionSpec("--lr", value: "X", help: "peak learning rate (default \(number(defaults.learningRate))), cosine decay to --min-lr after warmup"),
         OptionSpec("--warmup", value: "N", help: "warmup steps (default 5% of the steps, at least 10)"),
-        OptionSpec("--weight-decay", value: "X", help: "AdamW decoupled weight decay on matrices (default 0.1)"),
-        OptionSpec("--beta1", value: "X", help: "AdamW beta1 (default 0.9)"),
-        OptionSpec("--beta2", value: "X", help: "AdamW beta2 (default 0.98)"),
-        OptionSpec("--min-lr", value: "F", help: "final learning rate as a fraction of the peak (default 0.1)"),
-        OptionSpec("--grad-clip", value: "X", help: "global gradient-norm clip (default 1.0; 0 = off)"),
-        OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned, as GPT-2)"),
-        OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws (default 20250101)"),
+        OptionSpec("--weight-decay", value: "X", help: "AdamW decoupled weight decay on matrices (default \(number(defaults.adam.weightDecay)))"),
+        OptionSpec("--beta1", value: "X", help: "AdamW beta1 (default \(number(defaults.adam.beta1)))"),
+        OptionSpec("--beta2", value: "X", help: "AdamW beta2 (default \(number(defaults.adam.beta2)))"),
+        OptionSpec("--min-lr", value: "F", help: "final learning rate as a fraction of the peak (default \(number(defaults.minimumLearningRateFraction)))"),
+        OptionSpec("--grad-clip", value: "X", help: "global gradient-norm clip (default \(number(defaults.adam.gradientClip)); 0 = off)"),
+        OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default \(defaults.positions.rawValue), as GPT-2)"),
+        OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws (default \(defaults.dataSeed))"),
         OptionSpec("--unit", value: "K", help: "run only unit K (0-based, in size, variant, seed order) and print its rows: one task of a job array"),
         OptionSpec("--slurm", help: "submit the sweep to Slurm as a job array (task K runs unit K) instead of running it here; needs --out"),
         OptionSpec("--slurm-option", value: "ARG", help: "an #SBATCH line for --slurm, e.g. --partition=cpu or --time=2:00:00 (repeatable)"),
@@ -41,11 +45,11 @@ let sweepSpec = CommandSpec(
     ],
     details: """
     The main job (also: cfg-run G.cfg [options]). Every (size, variant, seed) is one run: fresh sentences from the
-    grammar (seeded by the run's seed), packed whole as BOS+sentence+EOS into windows; AdamW (betas 0.9/0.98,
-    weight decay 0.1), cosine schedule. At every evaluation point a CSV row: val_loss_per_char on a fixed
-    validation set, excess_per_char = val loss - the grammar's true entropy on the same sentences (KL per
-    character; 0 is perfect), gen_accuracy of sentences sampled from BOS at temperature 1 with a 95% Wilson
-    interval. Rerun the same command after an interruption to resume. A summary table goes to stderr at the end.
+    grammar (seeded by the run's seed), packed whole as BOS+sentence+EOS into windows; AdamW, cosine schedule.
+    At every evaluation point a CSV row: val_loss_per_char on a fixed validation set, excess_per_char = val loss -
+    the grammar's true entropy on the same sentences (KL per character; 0 is perfect), gen_accuracy of sentences
+    sampled from BOS at temperature 1 with a 95% Wilson interval. Rerun the same command after an interruption to
+    resume. A summary table goes to stderr at the end.
 
     Variants: \(VocabularyDesign.spellings).
     Sizes:
@@ -104,21 +108,22 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
         guard let seed = UInt64(text) else { throw UsageError("--seeds expects non-negative integers, got '\(text)'") }
         return seed
     }
-    var settings = SweepSettings(grammarPath: path)
-    settings.steps = try arguments.int("--steps", default: 1000, range: 1...10_000_000)
-    settings.evalEvery = try arguments.int("--eval-every", default: 0, range: 1...10_000_000)
-    settings.generationSamples = try arguments.int("--gen-samples", default: 200, range: 0...10_000_000)
-    settings.validationSamples = try arguments.int("--val-samples", default: 500, range: 1...10_000_000)
-    settings.batch = try arguments.int("--batch", default: 16, range: 1...100_000)
-    settings.window = try arguments.int("--window", default: 0, range: 2...100_000)
-    settings.learningRate = try floatOption(arguments, "--lr", default: 2e-3, range: 0...10)
-    settings.warmupSteps = try arguments.int("--warmup", default: -1, range: 0...10_000_000)
-    settings.adam.weightDecay = try floatOption(arguments, "--weight-decay", default: 0.1, range: 0...10)
-    settings.adam.beta1 = try floatOption(arguments, "--beta1", default: 0.9, range: 0...0.999999)
-    settings.adam.beta2 = try floatOption(arguments, "--beta2", default: 0.98, range: 0...0.999999)
-    settings.minimumLearningRateFraction = try floatOption(arguments, "--min-lr", default: 0.1, range: 0...1)
-    settings.adam.gradientClip = try floatOption(arguments, "--grad-clip", default: 1, range: 0...1e6)
-    settings.dataSeed = try arguments.uint64("--data-seed", default: 20_250_101)
+    var settings = defaults
+    settings.grammarPath = path
+    settings.steps = try arguments.int("--steps", default: defaults.steps, range: 1...10_000_000)
+    settings.evalEvery = try arguments.int("--eval-every", default: defaults.evalEvery, range: 1...10_000_000)
+    settings.generationSamples = try arguments.int("--gen-samples", default: defaults.generationSamples, range: 0...10_000_000)
+    settings.validationSamples = try arguments.int("--val-samples", default: defaults.validationSamples, range: 1...10_000_000)
+    settings.batch = try arguments.int("--batch", default: defaults.batch, range: 1...100_000)
+    settings.window = try arguments.int("--window", default: defaults.window, range: 2...100_000)
+    settings.learningRate = try floatOption(arguments, "--lr", default: defaults.learningRate, range: 0...10)
+    settings.warmupSteps = try arguments.int("--warmup", default: defaults.warmupSteps, range: 0...10_000_000)
+    settings.adam.weightDecay = try floatOption(arguments, "--weight-decay", default: defaults.adam.weightDecay, range: 0...10)
+    settings.adam.beta1 = try floatOption(arguments, "--beta1", default: defaults.adam.beta1, range: 0...0.999999)
+    settings.adam.beta2 = try floatOption(arguments, "--beta2", default: defaults.adam.beta2, range: 0...0.999999)
+    settings.minimumLearningRateFraction = try floatOption(arguments, "--min-lr", default: defaults.minimumLearningRateFraction, range: 0...1)
+    settings.adam.gradientClip = try floatOption(arguments, "--grad-clip", default: defaults.adam.gradientClip, range: 0...1e6)
+    settings.dataSeed = try arguments.uint64("--data-seed", default: defaults.dataSeed)
     if let positions = arguments.string("--positions") {
         guard let value = GPTConfig.Positions(rawValue: positions) else {
             throw UsageError("--positions expects learned or rotary, got '\(positions)'")

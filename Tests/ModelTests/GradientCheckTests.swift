@@ -19,6 +19,9 @@ final class GradientCheckTests: XCTestCase {
         ("joint", GPTConfig(vocabulary: 5, classes: 31, layers: 2, width: 16, heads: 2, maxSequence: 8)),
         ("mtp3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, predictionDepth: 3,
                            predictionWeights: [1, 0.5, 0.25])),
+        // The `3gram-mtp` design's model: the paper's weight 0.1 on both extra heads.
+        ("mtp3-design", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, predictionDepth: 3,
+                                  predictionWeights: [1, 0.1, 0.1])),
         ("rotary", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, positions: .rotary)),
     ]
 

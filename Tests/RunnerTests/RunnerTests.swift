@@ -64,44 +64,25 @@ final class OracleModel: EvaluatedModel {
         return p
     }
 
-    /// Whether an input token is an n-gram-gpt chunk shorter than n: the sentence ends right after it, so the
-    /// exact model then predicts EOS with probability 1.
-    func isShortChunk(_ token: Int32) -> Bool {
-        tokenizer.design.kind == .gpt && token >= 2 && tokenizer.decode([token]).sentence.count < tokenizer.design.n
-    }
-
-    /// Class probabilities after the characters `prefix` (at a token boundary).
+    /// Class probabilities after the characters `prefix`, each class standing for the characters it predicts
+    /// (`Tokenizer.characters(ofClass:)`). After an input token that itself ended with the sentence's end (an
+    /// n-gram-gpt chunk shorter than n), only the end can follow: the class meaning "EOS" alone has probability 1.
     func classProbabilities(after prefix: [Int], lastToken: Int32? = nil) -> [Double] {
-        if let lastToken, isShortChunk(lastToken) {
-            return (0..<tokenizer.classes).map { $0 == 1 ? 1 : 0 }
+        let classes = (0..<tokenizer.classes).map { tokenizer.characters(ofClass: $0) }
+        let eos = Int32(v + 1)
+        if let lastToken, lastToken != tokenizer.inputBOS, !tokenizer.isEnd(lastToken),
+           tokenizer.characters(ofClass: Int(lastToken)).last == eos {
+            return classes.map { $0 == [eos] ? 1 : 0 }
         }
-        switch tokenizer.design.kind {
-        case .output:
-            return (0..<tokenizer.classes).map { probability(of: Tokenizer.jointGram($0, alphabet: v, n: tokenizer.design.n), after: prefix) }
-        case .gpt:
-            return (0..<tokenizer.classes).map { c in
-                if c == 0 { return 0 }  // BOS
-                if c == 1 { return probability(of: [Int32(v + 1)], after: prefix) }
-                // A chunk token: a full chunk of n, or a shorter final chunk followed by the end.
-                let chunk = tokenizer.decode([Int32(c)]).sentence.map { Int32($0) }
-                return probability(of: chunk.count == tokenizer.design.n ? chunk : chunk + [Int32(v + 1)], after: prefix)
-            }
-        default:
-            let row = try! parser.analyze(prefix, nextSymbols: true).nextSymbol.suffix(v + 1)
-            return Array(row) + [0] // terminals, EOS at id V, then... reorder below
-        }
+        return classes.map { $0.isEmpty ? 0 : probability(of: $0, after: prefix) }
     }
 
     func logits(after prefix: [Int], lastToken: Int32? = nil) -> [Float] {
-        var p = classProbabilities(after: prefix, lastToken: lastToken)
-        if tokenizer.design.kind != .output && tokenizer.design.kind != .gpt {
-            // Base ids: terminals 0..<V, BOS = V (never next), EOS = V + 1.
-            p = Array(p[0..<v]) + [0, p[v]]
-        }
-        return p.map { Float(log($0)) }
+        classProbabilities(after: prefix, lastToken: lastToken).map { Float(log($0)) }
     }
 
-    func score(inputs: [Int32], targets: [Int32], windows: Int) -> (logits: UnsafeBufferPointer<Float>, losses: UnsafeBufferPointer<Float>) {
+    func score<T>(inputs: [Int32], targets: [Int32], windows: Int,
+                  _ use: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> T) -> T {
         let classes = tokenizer.classes
         logitsBuffer = [Float](repeating: 0, count: windows * window * classes)
         lossBuffer = [Float](repeating: 0, count: windows * window)
@@ -116,7 +97,7 @@ final class OracleModel: EvaluatedModel {
             for c in 0..<classes { logitsBuffer[r * classes + c] = row[c] }
             lossBuffer[r] = -row[Int(targets[r])]
         }
-        return (logitsBuffer.withUnsafeBufferPointer { $0 }, lossBuffer.withUnsafeBufferPointer { $0 })
+        return logitsBuffer.withUnsafeBufferPointer { logits in lossBuffer.withUnsafeBufferPointer { use(logits, $0) } }
     }
 
     func generate(prompts: [[Int32]], maxLength: Int, using generator: inout SeededGenerator,
@@ -142,7 +123,7 @@ final class RunnerTests: XCTestCase {
         settings.validationSamples = 25
         let grammar = try GrammarReader.read(path: settings.grammarPath)
         let data = try SweepData(settings: settings, grammar: grammar)
-        for name in ["1gram", "3gram-out", "3gram-gpt", "2gram-out"] {
+        for name in ["1gram", "3gram-out", "3gram-gpt", "2gram-out", "3gram-mtp"] {
             let tokenizer = Tokenizer(design: try VocabularyDesign(parsing: name), alphabet: grammar.terminals.count)
             let oracle = OracleModel(parser: data.parser, tokenizer: tokenizer, window: data.window)
             let evaluator = Evaluator(data: data, tokenizer: tokenizer)
@@ -250,6 +231,31 @@ final class RunnerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("is being trained by process"), "\($0)")
         }
         held.release()
+    }
+
+    /// `3gram-mtp`, the paper's sequential multi-token prediction, as a sweep variant: its model is the multi-token
+    /// configuration that the PyTorch fixture `mtp3` and the finite-difference checks verify (token input, the main
+    /// head and heads 2 and 3, here with the paper's weight 0.1); a run trains end to end, scored by its main head.
+    func testMultiTokenPredictionDesignTrainsAsASweepVariant() throws {
+        let settings = smallSettings()
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: settings.grammarPath))
+        let unit = RunUnit(design: try VocabularyDesign(parsing: "3gram-mtp"), size: try ModelSize(parsing: "tiny"), seed: 1)
+        let (config, tokenizer) = try RunExecutor.modelConfig(unit, alphabet: 3, window: data.window, batch: settings.batch,
+                                                              positions: .learned, memoryLimit: .infinity).get()
+        XCTAssertEqual(config, GPTConfig(vocabulary: 5, classes: 5, layers: 1, width: 16, heads: 2, maxSequence: data.window,
+                                         input: .token, predictionDepth: 3, predictionWeights: [1, 0.1, 0.1]))
+        XCTAssertEqual(tokenizer.classes, 5)
+        let directory = try sweepDirectory(settings, [unit])
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        let rows = try RunExecutor(unit: unit, data: data, directory: directory, threads: 2).execute()
+        XCTAssertEqual(rows.map(\.step), [10, 20, 30])
+        XCTAssertTrue(rows.allSatisfy { $0.variant == "3gram-mtp" && $0.excess > 0 && $0.excess.isFinite && $0.status == "ok" })
+        XCTAssertLessThan(rows.last!.valLoss, rows.first!.valLoss)
+        // The extra heads are parameters of the model, outside the non-embedding count of the blocks.
+        let plain = RunUnit(design: try VocabularyDesign(parsing: "1gram"), size: unit.size, seed: 1)
+        let (plainConfig, _) = try RunExecutor.modelConfig(plain, alphabet: 3, window: data.window, batch: settings.batch,
+                                                           positions: .learned, memoryLimit: .infinity).get()
+        XCTAssertGreaterThan(ParameterLayout(config).count, ParameterLayout(plainConfig).count)
     }
 
     func testClaims() throws {
