@@ -481,6 +481,8 @@ VARIANTS = {
     "hashed3": replace(BASE, input="hashed", n=3, hash_rows=29, hash_slices=2),
     "joint": replace(BASE, classes=5 + 25 + 125),
     "mtp3": replace(BASE, mtp_depth=3, mtp_weights=[1.0, 0.5, 0.25]),
+    # The 3gram-mtp design's model: token input, heads 2 and 3 with the paper's MTP-DS weight 0.1.
+    "mtp3-design": replace(BASE, mtp_depth=3, mtp_weights=[1.0, 0.1, 0.1]),
     "rotary": replace(BASE, positions="rotary"),
     "hier3-d64": replace(BASE, input="hierarchical", n=3, d_model=64, heads=4),
 }

@@ -136,5 +136,7 @@ final class TorchReferenceTests: XCTestCase {
     func testHashedOverEncoding() throws { try check("hashed3") }
     func testJointNgramHead() throws { try check("joint") }
     func testMultiTokenPrediction() throws { try check("mtp3") }
+    /// The `3gram-mtp` design's model (the paper's weight 0.1 on both extra heads).
+    func testMultiTokenPredictionDesign() throws { try check("mtp3-design") }
     func testRotaryPositions() throws { try check("rotary") }
 }
