@@ -48,6 +48,9 @@ def main(argv=None) -> int:
                     help="sdpa: F.scaled_dot_product_attention (as nanoGPT does, default); manual: softmax(QK^T)V "
                          "written out with a materialised T x T matrix (the fixtures' reference path)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the model (inductor, CPU C++ code generation); the warm-up steps include the "
+                         "compilation, which is not timed")
     ap.add_argument("--generate", action="store_true",
                     help="time KV-cached sampling instead (token input, learned positions): --batch sequences of "
                          "--seq tokens from token 0, --steps times; as `cfg-run bench --generate`")
@@ -69,6 +72,7 @@ def main(argv=None) -> int:
         return bench_generate(model, cfg, a)
     opt = make_optimizer(model)
     params = [p for _, p in model.canonical_parameters()]
+    forward = torch.compile(model) if a.compile else model
     n_params = sum(p.numel() for p in params)
 
     total = a.warmup + a.steps
@@ -77,7 +81,7 @@ def main(argv=None) -> int:
 
     def step(i):
         opt.zero_grad(set_to_none=True)
-        _, loss = model(xs[i], ys[i])
+        _, loss = forward(xs[i], ys[i])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
     if a.json:
         print(json.dumps({"tokens_per_s": round(tps, 1), "ms_per_step": round(ms, 3)}))
     else:
-        print(f"torch {torch.__version__}, {a.threads} threads; L={a.layers} D={a.d} H={a.heads} "
+        print(f"torch {torch.__version__}{' (compiled)' if a.compile else ''}, {a.threads} threads; L={a.layers} D={a.d} H={a.heads} "
               f"B={a.batch} T={a.seq} input={a.input} n={cfg.n} positions={a.positions} attention={a.attention}; "
               f"{n_params} params")
         print(f"{tps:.0f} tokens/s, {ms:.1f} ms/step (median of {a.steps} steps; last loss {loss:.4f})")
