@@ -285,3 +285,8 @@ func writeResults(_ rows: [ResultRow], to path: String, directory: String) throw
         throw UsageError("\(error). Nothing is lost: every finished evaluation is kept in \(directory); make room and rerun the same command to write the CSV")
     }
 }
+
+/// Replaces a CSV file with `text` (atomically).
+func writeResults(_ text: String, to path: String) throws {
+    do { try FileSystem.writeAtomically(text, to: path) } catch { throw UsageError("\(error)") }
+}

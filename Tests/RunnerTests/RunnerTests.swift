@@ -258,6 +258,26 @@ final class RunnerTests: XCTestCase {
         XCTAssertGreaterThan(ParameterLayout(config).count, ParameterLayout(plainConfig).count)
     }
 
+    /// The k-gram calibration: on a grammar whose next symbol is fixed by the previous two, a 3-gram model fitted on
+    /// enough characters approaches the exact entropy, a 1-gram does not; the fit is the same for the same seed.
+    func testCharacterNGramModelsApproachTheEntropyWhenTheContextSuffices() throws {
+        let path = temporaryDirectory() + "/ab.cfg"
+        try "S -> a b | b a\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = SweepSettings(grammarPath: path)
+        settings.validationSamples = 200
+        let data = try SweepData(settings: settings, grammar: GrammarReader.read(path: path))
+        XCTAssertEqual(data.trueEntropyPerCharacter, log(2) / 3, accuracy: 1e-9)
+        let rows = try CharacterNGramCalibration.rows(data: data, orders: 1...3, characters: [300, 30_000], seed: 1)
+        XCTAssertEqual(rows.map(\.order), [1, 2, 3, 1, 2, 3])
+        XCTAssertEqual(rows[5].characters, 30_000)
+        let trigram = rows[5].excessPerCharacter, unigram = rows[3].excessPerCharacter
+        XCTAssertLessThan(trigram, 0.002)
+        XCTAssertGreaterThan(unigram, 0.3)
+        XCTAssertLessThan(rows[5].excessPerCharacter, rows[2].excessPerCharacter)
+        let again = try CharacterNGramCalibration.rows(data: data, orders: 1...3, characters: [300, 30_000], seed: 1)
+        XCTAssertEqual(again.map(\.lossPerCharacter), rows.map(\.lossPerCharacter))
+    }
+
     func testClaims() throws {
         let csv = """
         variant,size,seed,step,params,nonembed_params,excess_per_char,gen_accuracy,status

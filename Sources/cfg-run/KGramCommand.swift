@@ -1,0 +1,74 @@
+import Files
+import Foundation
+import Runner
+
+let kgramSpec = CommandSpec(
+    name: "kgram", summary: "regime calibration: count-based character k-gram models fitted on a run's characters",
+    positionals: ["G.cfg"],
+    options: [
+        OptionSpec("--chars", value: "N1,N2,...", help: "characters to fit on (e.g. a run's chars column at the steps of interest)"),
+        OptionSpec("--orders", value: "K1-K2", help: "orders k (default 3-10)"),
+        OptionSpec("--seeds", value: "1,2,3", help: "training streams: the sentences of the sweep runs with these seeds (default 1)"),
+        OptionSpec("--window", value: "N", help: "as the sweep's --window: longer sentences are skipped, as a run skips them"),
+        OptionSpec("--val-samples", value: "N", help: "validation sentences, as the sweep's (default \(SweepSettings.defaults.validationSamples))"),
+        OptionSpec("--data-seed", value: "S", help: "seed of the validation set, as the sweep's (default \(SweepSettings.defaults.dataSeed))"),
+        OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (default: stdout)"),
+    ],
+    details: """
+    For each seed, fits interpolated Witten-Bell k-gram models on the sentences a sweep's run with that seed trains
+    on (its own seeded stream, the same sentences in the same order, those longer than the window skipped), up to
+    each --chars count, and scores them on the sweep's validation set (the same sentences as a sweep with the same
+    --val-samples, --data-seed and --window): columns grammar, model, order, chars, seed, val_loss_per_char,
+    true_entropy_per_char, excess_per_char. A table's neural numbers next to these say which regime they are in:
+    a model no better than a k-gram on the same characters has learnt local statistics only.
+    """)
+
+func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
+    let path = arguments.positionals[0]
+    guard let charsText = arguments.string("--chars") else { throw UsageError("--chars is required (e.g. --chars 1000000,5000000)") }
+    let characters = try listOption(arguments, "--chars", default: charsText) { text -> Int in
+        guard let n = Int(text.replacingOccurrences(of: "_", with: "")), n > 0, n <= 10_000_000_000 else {
+            throw UsageError("--chars expects positive integers, got '\(text)'")
+        }
+        return n
+    }
+    let orders: ClosedRange<Int>
+    let orderText = arguments.string("--orders") ?? "3-10"
+    let bounds = orderText.split(separator: "-").compactMap { Int($0) }
+    if bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1], bounds[1] <= 16 {
+        orders = bounds[0]...bounds[1]
+    } else if bounds.count == 1, bounds[0] >= 1, bounds[0] <= 16, !orderText.contains("-") {
+        orders = bounds[0]...bounds[0]
+    } else {
+        throw UsageError("--orders expects K or K1-K2 within 1...16, got '\(orderText)'")
+    }
+    let seeds = try listOption(arguments, "--seeds", default: "1") { text -> UInt64 in
+        guard let seed = UInt64(text) else { throw UsageError("--seeds expects non-negative integers, got '\(text)'") }
+        return seed
+    }
+    var settings = SweepSettings.defaults
+    settings.grammarPath = path
+    settings.window = try arguments.int("--window", default: settings.window, range: 2...100_000)
+    settings.validationSamples = try arguments.int("--val-samples", default: settings.validationSamples, range: 1...10_000_000)
+    settings.dataSeed = try arguments.uint64("--data-seed", default: settings.dataSeed)
+    let out = try arguments.string("--out").map { out in try usage { try FileSystem.resolveOutputFile(out) } }
+    let grammar = try loadGrammar(path)
+    let data = try usage { try SweepData(settings: settings, grammar: grammar, log: printError) }
+    let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    var csv = "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char\n"
+    for seed in seeds {
+        let rows = try usage {
+            try CharacterNGramCalibration.rows(data: data, orders: orders, characters: characters, seed: seed,
+                                               progress: { printError("seed \(seed): \($0)") })
+        }
+        for row in rows {
+            let line = String(format: "%@,kgram-wb,%d,%d,%llu,%.6f,%.6f,%.6f", CSV.quote(name), row.order, row.characters,
+                              row.seed, row.lossPerCharacter, data.trueEntropyPerCharacter, row.excessPerCharacter)
+            csv += line + "\n"
+            if out == nil { print(line) }
+        }
+        if out == nil { fflush(stdout) }
+    }
+    if let out { try writeResults(csv, to: out) }
+    return 0
+}
