@@ -56,6 +56,7 @@ func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
     let data = try usage { try SweepData(settings: settings, grammar: grammar, log: printError) }
     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     var csv = "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char\n"
+    if out == nil { print(csv, terminator: "") }
     for seed in seeds {
         let rows = try usage {
             try CharacterNGramCalibration.rows(data: data, orders: orders, characters: characters, seed: seed,

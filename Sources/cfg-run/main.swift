@@ -10,6 +10,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
     (summarySpec, runSummary),
     (mergeSpec, runMerge),
     (kgramSpec, runKGram),
+    (plotSpec, runPlot),
     (sampleSpec, runSample),
     (checkSpec, runCheck),
     (statsSpec, runStats),

@@ -6,7 +6,7 @@ final class CLITests: CLITestCase {
     func testEveryCommandAnswersHelp() throws {
         let top = try run(["--help"])
         XCTAssertEqual(top.status, 0)
-        for command in ["sweep", "assert", "summary", "merge", "kgram", "sample", "check", "stats", "generate", "bench"] {
+        for command in ["sweep", "assert", "summary", "merge", "kgram", "plot", "sample", "check", "stats", "generate", "bench"] {
             XCTAssertTrue(top.stdout.contains(command), command)
             let help = try run([command, "--help"])
             XCTAssertEqual(help.status, 0, command)

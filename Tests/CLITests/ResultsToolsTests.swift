@@ -1,0 +1,60 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+
+/// `cfg-run plot` and `cfg-run kgram` on committed results and a bundled grammar.
+final class ResultsToolsTests: CLITestCase {
+    /// Counts the elements of an SVG document by name and class (parsing it checks that it is well-formed XML).
+    final class SVGCounter: NSObject, XMLParserDelegate {
+        var root: String?
+        var counts: [String: Int] = [:]
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) {
+            if root == nil { root = name }
+            counts[name + "." + (attributes["class"] ?? ""), default: 0] += 1
+        }
+    }
+
+    func testPlotDrawsAPanelPerSizeAndALinePerVariant() throws {
+        let folder = try temporaryFolder()
+        let out = folder + "/dichotomy.svg"
+        let outcome = try run(["plot", "results/dichotomy.csv", "--y", "excess_per_char", "--out", out, "--title", "test"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("4 panels, 20 lines"), outcome.stderr)
+        let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: out)))
+        let counter = SVGCounter()
+        parser.delegate = counter
+        XCTAssertTrue(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        XCTAssertEqual(counter.root, "svg")
+        XCTAssertEqual(counter.counts["g.panel"], 4)
+        XCTAssertEqual(counter.counts["g.axes"], 4)
+        XCTAssertEqual(counter.counts["path.line"], 20, "\(counter.counts)")
+        XCTAssertEqual(counter.counts["path.band"], 20, "three seeds: a band per line")
+        let svg = read(out)
+        for size in ["tiny", "xs", "s", "m"] { XCTAssertTrue(svg.contains("data-size=\"\(size)\""), size) }
+        XCTAssertTrue(svg.contains(">excess_per_char</text>"))
+        // The same file twice: the same bytes; stdout when there is no --out.
+        XCTAssertEqual(try run(["plot", "results/dichotomy.csv", "--y", "excess_per_char", "--title", "test"]).stdout, svg)
+        let missing = try run(["plot", "results/dichotomy.csv", "--y", "bogus"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("no column 'bogus'"), missing.stderr)
+    }
+
+    func testKGramCalibrationIsReproducibleAndImprovesWithCharacters() throws {
+        let arguments = ["kgram", "grammars/cfg3f-l3.cfg", "--chars", "20000,200000", "--orders", "3-6", "--val-samples", "100"]
+        let first = try run(arguments)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try run(arguments).stdout, first.stdout)
+        var rows = first.stdout.split(separator: "\n").map { $0.split(separator: ",") }
+        XCTAssertEqual(rows.removeFirst().joined(separator: ","), "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char")
+        XCTAssertEqual(rows.count, 8)
+        XCTAssertTrue(rows.allSatisfy { $0.count == 8 && $0[0] == "cfg3f-l3" && $0[1] == "kgram-wb" })
+        let excess = rows.map { Double($0[7])! }
+        XCTAssertLessThan(excess[7], excess[3], "a 6-gram gains from 10x the characters")
+        XCTAssertTrue(excess.allSatisfy { $0 > 0 }, "no count model beats the grammar's own entropy")
+        let bad = try run(["kgram", "grammars/cfg3f-l3.cfg", "--chars", "10", "--orders", "40"])
+        XCTAssertEqual(bad.status, 2)
+    }
+}
