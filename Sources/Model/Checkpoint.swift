@@ -50,6 +50,23 @@ public enum Checkpoint {
         return (header.step, header.metadata)
     }
 
+    /// Copies the checkpoint at `source` to `destination` with `metadata` merged into its caller metadata (the
+    /// model, its optimizer state and RNG state unchanged), checked and written as `save` writes.
+    public static func copy(_ source: String, to destination: String, merging metadata: [String: String]) throws(Failure) {
+        let (bytes, header) = try verifiedHeader(source)
+        let oldLength = Int(read(UInt32.self, bytes, 12))
+        let rebound = Header(config: header.config, step: header.step, rngState: header.rngState,
+                             parameterCount: header.parameterCount, metadata: header.metadata.merging(metadata) { $1 })
+        guard let json = try? JSONEncoder().encode(rebound) else { throw Failure(description: "\(source): cannot encode the header") }
+        var data = Data(magic)
+        append(&data, version)
+        append(&data, UInt32(json.count))
+        data.append(json)
+        data.append(contentsOf: bytes[(16 + oldLength)..<(bytes.count - 8)])
+        append(&data, fnv1a(data))
+        do { try FileSystem.writeAtomically(data, to: destination) } catch { throw Failure(description: "\(error)") }
+    }
+
     /// The bytes of a checkpoint file and its header, after checking magic, version and checksum.
     private static func verifiedHeader(_ path: String) throws(Failure) -> (bytes: [UInt8], header: Header) {
         let data: Data

@@ -13,8 +13,14 @@ public struct AdamWSettings: Codable, Equatable, Sendable {
     public init() {}
 }
 
+/// A learning rate per step.
+public protocol LearningRateSchedule: Sendable {
+    /// The rate for step `step` (0-based).
+    func rate(at step: Int) -> Float
+}
+
 /// Learning rate with linear warmup and cosine decay to `minimumFraction` of the peak.
-public struct CosineSchedule: Codable, Equatable, Sendable {
+public struct CosineSchedule: LearningRateSchedule, Codable, Equatable, Sendable {
     public var peak: Float
     public var warmupSteps: Int
     public var totalSteps: Int
@@ -27,13 +33,41 @@ public struct CosineSchedule: Codable, Equatable, Sendable {
         self.minimumFraction = minimumFraction
     }
 
-    /// The rate for step `step` (0-based).
     public func rate(at step: Int) -> Float {
         if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
         let span = max(1, totalSteps - warmupSteps)
         let progress = min(1, Float(step - warmupSteps) / Float(span))
         let cosine = 0.5 * (1 + cos(Float.pi * progress))
         return peak * (minimumFraction + (1 - minimumFraction) * cosine)
+    }
+}
+
+/// Warmup-stable-decay: linear warmup to the peak, the peak until the last `decaySteps` steps, then a linear decay
+/// to `minimumFraction` of the peak. Until the decay starts the rate does not depend on the budget, so a run can be
+/// extended from a checkpoint of its stable phase and end as a run with the longer budget from the start would.
+public struct WarmupStableDecaySchedule: LearningRateSchedule, Codable, Equatable, Sendable {
+    public var peak: Float
+    public var warmupSteps: Int
+    public var totalSteps: Int
+    public var decaySteps: Int
+    public var minimumFraction: Float
+
+    public init(peak: Float, warmupSteps: Int, totalSteps: Int, decaySteps: Int, minimumFraction: Float = 0.1) {
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.decaySteps = decaySteps
+        self.minimumFraction = minimumFraction
+    }
+
+    /// The first step of the decay: every step before it is the stable phase (or warmup).
+    public var decayStart: Int { totalSteps - decaySteps }
+
+    public func rate(at step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        if step < decayStart { return peak }
+        let progress = Float(step - decayStart) / Float(max(1, decaySteps))
+        return peak * (minimumFraction + (1 - minimumFraction) * (1 - min(1, progress)))
     }
 }
 

@@ -133,8 +133,7 @@ public struct RunExecutor {
         try directory.writeShard(rows, of: unit)
         rows.forEach(emit)
 
-        let schedule = CosineSchedule(peak: settings.learningRate, warmupSteps: settings.effectiveWarmup,
-                                      totalSteps: settings.steps, minimumFraction: settings.minimumLearningRateFraction)
+        let schedule = settings.learningRateSchedule
         let evaluationSteps = Set(settings.evaluationSteps)
         let sampler = data.sampler
         var sessionStart = Date()
@@ -195,6 +194,12 @@ public struct RunExecutor {
                                 "pending": packer.pending.map { $0.map(String.init).joined(separator: " ") } ?? ""]
                     .merging(directory.checkpointBinding) { $1 }
                 do {
+                    // The end of a warmup-stable-decay run's stable phase is kept: a longer budget continues from it.
+                    // Before the checkpoint, so that a run killed in between redoes this step and writes it again.
+                    if model.step == settings.decayStart {
+                        try Checkpoint.save(model, rngState: generator.state, metadata: metadata,
+                                            to: directory.stableCheckpointPath(unit))
+                    }
                     try Checkpoint.save(model, rngState: generator.state, metadata: metadata, to: checkpointPath)
                 } catch {
                     throw SweepError("\(error)")

@@ -33,6 +33,7 @@ public struct Sweep {
         if let (a, _) = firstRepeat(sizes, key: \.name) { throw SweepError("--sizes lists \(a.name) twice") }
         if let (a, _) = firstRepeat(designs, key: \.description) { throw SweepError("--variants lists \(a) twice") }
         if let (a, _) = firstRepeat(seeds, key: { $0 }) { throw SweepError("--seeds lists \(a) twice") }
+        if let problem = settings.problem { throw SweepError(problem) }
         self.settings = settings
         var units: [RunUnit] = []
         for size in sizes { for design in designs { for seed in seeds { units.append(RunUnit(design: design, size: size, seed: seed)) } } }

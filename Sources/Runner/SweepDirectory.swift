@@ -159,6 +159,8 @@ public final class SweepDirectory {
 
     func shardPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".csv" }
     func checkpointPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".ckpt" }
+    /// The checkpoint at the end of a warmup-stable-decay run's stable phase.
+    func stableCheckpointPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".stable.ckpt" }
     func donePath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".done" }
     func lockPath(_ unit: RunUnit) -> String { path + "/" + unit.id + ".lock" }
 
@@ -324,4 +326,78 @@ func fnv1a<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
     return hash
+}
+
+extension SweepDirectory {
+    /// Why `earlier` (the settings of an existing sweep) cannot be extended to `later`, or nil: both must be
+    /// warmup-stable-decay with the same decay fraction, and differ only in a longer budget, with the same warmup
+    /// and evaluation interval in steps (the defaults of both follow the budget: give them explicitly).
+    public static func extensionProblem(from earlier: SweepSettings, to later: SweepSettings) -> String? {
+        guard earlier.decayStart != nil, later.decayStart != nil, earlier.schedule == later.schedule else {
+            return "only a warmup-stable-decay sweep (--schedule wsd) can be extended, with the same --decay"
+        }
+        guard later.steps > earlier.steps else {
+            return "the extended sweep needs more steps than the \(earlier.steps) of the earlier one"
+        }
+        if earlier.effectiveWarmup != later.effectiveWarmup {
+            return "the warmup differs (\(earlier.effectiveWarmup) steps there, \(later.effectiveWarmup) here): give --warmup \(earlier.effectiveWarmup)"
+        }
+        if earlier.effectiveEvalEvery != later.effectiveEvalEvery {
+            return "the evaluation interval differs (\(earlier.effectiveEvalEvery) steps there, \(later.effectiveEvalEvery) here): give --eval-every \(earlier.effectiveEvalEvery)"
+        }
+        var a = earlier, b = later
+        (a.steps, a.warmupSteps, a.evalEvery) = (0, 0, 0)
+        (b.steps, b.warmupSteps, b.evalEvery) = (0, 0, 0)
+        guard a == b else {
+            return "the sweeps differ in more than their budget (\(differences(Manifest(settings: earlier, units: []), Manifest(settings: later, units: [])).filter { !$0.hasPrefix("steps") }.joined(separator: "; ")))"
+        }
+        return nil
+    }
+
+    /// Starts the units of this sweep (a longer warmup-stable-decay budget) that have not started from `earlier`:
+    /// each unit that got through its stable phase there continues from the checkpoint at its end, one that stopped
+    /// before continues from its last checkpoint, with the rows up to that step. Their training from there is the
+    /// training of this budget from the start (the rates agree until the earlier decay began). Returns what it did,
+    /// unit by unit. `selected` limits it to some units (one task of a job array). Crash-safe: a unit is seeded shard
+    /// first, checkpoint last, so an interrupted seeding is redone.
+    public func seed(from earlier: SweepDirectory, only selected: [RunUnit]? = nil) throws -> [String] {
+        if let problem = SweepDirectory.extensionProblem(from: earlier.manifest.settings, to: manifest.settings) {
+            throw SweepError("cannot extend \(earlier.path): \(problem)")
+        }
+        guard earlier.manifest.units == manifest.units else {
+            throw SweepError("cannot extend \(earlier.path): it holds other runs (the sizes, variants and seeds must be the same)")
+        }
+        let earlierDecayStart = earlier.manifest.settings.decayStart!
+        let evaluationSteps = Set(manifest.settings.evaluationSteps)
+        var log: [String] = []
+        for unit in selected ?? manifest.units {
+            let unitLock = try lockUnit(unit)
+            defer { unitLock.release() }
+            guard case .notStarted = try state(of: unit) else { continue }
+            let source: String, step: Int, rows: [ResultRow]
+            switch try earlier.state(of: unit) {
+            case .notStarted:
+                continue
+            case .inProgress(let at, let earlierRows) where at <= earlierDecayStart:
+                (source, step, rows) = (earlier.checkpointPath(unit), at, earlierRows)
+            case .inProgress(_, let earlierRows), .finished(let earlierRows):
+                source = earlier.stableCheckpointPath(unit)
+                guard FileSystem.exists(source) else {
+                    throw SweepError("\(source) is missing: \(unit.id) went past the end of its stable phase (step \(earlierDecayStart)) and cannot be extended; delete its files here to train it from the start")
+                }
+                (step, rows) = (earlierDecayStart, earlierRows)
+            }
+            do {
+                let saved = try Checkpoint.inspect(source).step
+                guard saved == step else { throw SweepError("\(source) is at step \(saved), expected \(step)") }
+            } catch let error as Checkpoint.Failure {
+                throw SweepError(error.description)
+            }
+            try writeShard(rows.filter { $0.step <= step && evaluationSteps.contains($0.step) }, of: unit)
+            do { try Checkpoint.copy(source, to: checkpointPath(unit), merging: checkpointBinding) }
+            catch { throw SweepError(error.description) }
+            log.append("\(unit.id): continues from step \(step) of \(earlier.path)")
+        }
+        return log
+    }
 }

@@ -22,6 +22,8 @@ public struct SweepSettings: Codable, Equatable, Sendable {
     /// Seed of the validation set and of the generation draws (fixed across runs of a sweep).
     public var dataSeed: UInt64 = 20_250_101
     public var positions: GPTConfig.Positions = .learned
+    /// The learning-rate schedule: cosine (nil, the default) or warmup-stable-decay.
+    public var schedule: ScheduleSettings?
 
     public init(grammarPath: String) { self.grammarPath = grammarPath }
 
@@ -29,6 +31,36 @@ public struct SweepSettings: Codable, Equatable, Sendable {
     public static let defaults = SweepSettings(grammarPath: "")
 
     public var effectiveWarmup: Int { warmupSteps >= 0 ? warmupSteps : max(10, steps / 20) }
+
+    /// The learning rate of every step.
+    public var learningRateSchedule: any LearningRateSchedule {
+        if let schedule, schedule.kind == .warmupStableDecay {
+            return WarmupStableDecaySchedule(peak: learningRate, warmupSteps: effectiveWarmup, totalSteps: steps,
+                                             decaySteps: schedule.decaySteps(of: steps),
+                                             minimumFraction: minimumLearningRateFraction)
+        }
+        return CosineSchedule(peak: learningRate, warmupSteps: effectiveWarmup, totalSteps: steps,
+                              minimumFraction: minimumLearningRateFraction)
+    }
+
+    /// With warmup-stable-decay, the step at which the decay starts (the end of the stable phase); nil with cosine.
+    public var decayStart: Int? {
+        guard let schedule, schedule.kind == .warmupStableDecay else { return nil }
+        return steps - schedule.decaySteps(of: steps)
+    }
+
+    /// What makes the settings unusable (checked before a sweep starts), or nil.
+    public var problem: String? {
+        if let decayStart {
+            if decayStart <= effectiveWarmup {
+                return "with --schedule wsd the decay starts at step \(decayStart), inside the warmup of \(effectiveWarmup) steps: use fewer warmup steps or a shorter decay"
+            }
+            if !evaluationSteps.contains(decayStart) {
+                return "with --schedule wsd the decay starts at step \(decayStart), which must be an evaluation step (a multiple of --eval-every, now \(effectiveEvalEvery)) so that the run can be extended from there: choose --eval-every dividing \(decayStart)"
+            }
+        }
+        return nil
+    }
     public var effectiveEvalEvery: Int { evalEvery > 0 ? evalEvery : max(1, steps / 10) }
 
     /// Steps at which a run is evaluated (and checkpointed): every `evalEvery`, and the last.
@@ -37,6 +69,25 @@ public struct SweepSettings: Codable, Equatable, Sendable {
         steps.append(self.steps)
         return steps
     }
+}
+
+/// A learning-rate schedule other than the default cosine (stored only when given, so that the settings of cosine
+/// sweeps read as before).
+public struct ScheduleSettings: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable { case warmupStableDecay = "wsd" }
+    public var kind: Kind
+    /// The fraction of the steps the final decay takes.
+    public var decayFraction: Float
+
+    /// The decay fraction unless told otherwise: the last fifth of training.
+    public static let defaultDecayFraction: Float = 0.2
+
+    public init(kind: Kind, decayFraction: Float) {
+        self.kind = kind
+        self.decayFraction = decayFraction
+    }
+
+    public func decaySteps(of steps: Int) -> Int { Int((Double(steps) * Double(decayFraction)).rounded()) }
 }
 
 /// One unit of work: a (vocabulary design, size, seed) run. It can execute on its own (e.g. as one task of a

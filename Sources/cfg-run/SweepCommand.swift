@@ -28,7 +28,10 @@ let sweepSpec = CommandSpec(
         OptionSpec("--jobs", value: "N", help: "runs trained at once, each with threads/N threads (default: as many as threads, at most the number of runs); results do not depend on it"),
         OptionSpec("--batch", value: "N", help: "windows per step (default \(defaults.batch))"),
         OptionSpec("--window", value: "N", help: "window length in characters (default: the grammar's longest sentence + 2, at least 64, at most \(SweepData.longestDefaultWindow); 256 if unbounded)"),
-        OptionSpec("--lr", value: "X", help: "peak learning rate (default \(number(defaults.learningRate))), cosine decay to --min-lr after warmup"),
+        OptionSpec("--lr", value: "X", help: "peak learning rate (default \(number(defaults.learningRate))), reached after warmup, then decayed to --min-lr"),
+        OptionSpec("--schedule", value: "cosine|wsd", help: "learning-rate schedule after warmup: cosine decay (default), or wsd: warmup-stable-decay, the peak until the final --decay fraction of the steps, then a linear decay (extendable)"),
+        OptionSpec("--decay", value: "F", help: "with --schedule wsd: the fraction of the steps the final decay takes (default \(number(ScheduleSettings.defaultDecayFraction)))"),
+        OptionSpec("--extend-from", value: "FILE.csv", help: "start each run from the end of the stable phase of the same run in an earlier wsd sweep with fewer --steps (kept in FILE.csv.runs): the rows are those of training the longer budget from the start"),
         OptionSpec("--warmup", value: "N", help: "warmup steps (default 5% of the steps, at least 10)"),
         OptionSpec("--weight-decay", value: "X", help: "AdamW decoupled weight decay on matrices (default \(number(defaults.adam.weightDecay)))"),
         OptionSpec("--beta1", value: "X", help: "AdamW beta1 (default \(number(defaults.adam.beta1)))"),
@@ -45,7 +48,8 @@ let sweepSpec = CommandSpec(
     ],
     details: """
     The main job (also: cfg-run G.cfg [options]). Every (size, variant, seed) is one run: fresh sentences from the
-    grammar (seeded by the run's seed), packed whole as BOS+sentence+EOS into windows; AdamW, cosine schedule.
+    grammar (seeded by the run's seed), packed whole as BOS+sentence+EOS into windows; AdamW, cosine schedule
+    (or warmup-stable-decay: a wsd sweep can later be extended to more steps with --extend-from).
     At every evaluation point a CSV row: val_loss_per_char on a fixed validation set, excess_per_char = val loss -
     the grammar's true entropy on the same sentences (KL per character; 0 is perfect), gen_accuracy of sentences
     sampled from BOS at temperature 1 with a 95% Wilson interval. Rerun the same command after an interruption to
@@ -124,6 +128,15 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     settings.minimumLearningRateFraction = try floatOption(arguments, "--min-lr", default: defaults.minimumLearningRateFraction, range: 0...1)
     settings.adam.gradientClip = try floatOption(arguments, "--grad-clip", default: defaults.adam.gradientClip, range: 0...1e6)
     settings.dataSeed = try arguments.uint64("--data-seed", default: defaults.dataSeed)
+    switch arguments.string("--schedule") ?? "cosine" {
+    case "cosine":
+        if arguments.string("--decay") != nil { throw UsageError("--decay goes with --schedule wsd") }
+    case "wsd":
+        let fraction = try floatOption(arguments, "--decay", default: ScheduleSettings.defaultDecayFraction, range: 0...1)
+        settings.schedule = ScheduleSettings(kind: .warmupStableDecay, decayFraction: fraction)
+    case let other:
+        throw UsageError("--schedule expects cosine or wsd, got '\(other)'")
+    }
     if let positions = arguments.string("--positions") {
         guard let value = GPTConfig.Positions(rawValue: positions) else {
             throw UsageError("--positions expects learned or rotary, got '\(positions)'")
@@ -169,6 +182,18 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
                                 access: unitIndex == nil && !arguments.flag("--slurm") ? .sweep : .shared)
     }
     InterruptHandler.install(directory: out == nil ? nil : directoryPath, temporary: out == nil ? directoryPath : nil)
+
+    if let earlierCSV = arguments.string("--extend-from") {
+        let log = try usage {
+            let earlierPath = try FileSystem.resolveOutputFile(earlierCSV) + ".runs"
+            guard earlierPath != directory.path else {
+                throw SweepError("--extend-from names the sweep's own --out; give the extended sweep another --out")
+            }
+            let earlier = try SweepDirectory.openExisting(earlierPath)
+            return try directory.seed(from: earlier, only: unitIndex.map { [sweep.units[$0]] })
+        }
+        log.forEach { printError($0) }
+    }
 
     if arguments.flag("--slurm") {
         return try submitToSlurm(arguments, sweep: sweep, directory: directory, out: out!)
@@ -236,7 +261,8 @@ func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepD
         return 0
     }
     // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here).
-    let excluded: Set<String> = ["--slurm", "--slurm-option", "--dry-run", "--jobs", "--threads", "--unit", "--out"]
+    // --extend-from has done its work: the units continue from their checkpoints in the sweep's folder.
+    let excluded: Set<String> = ["--slurm", "--slurm-option", "--dry-run", "--jobs", "--threads", "--unit", "--out", "--extend-from"]
     var command = [currentExecutable(), "sweep", arguments.positionals[0]]
     for option in sweepSpec.options {
         let name = option.names.last!
