@@ -31,3 +31,27 @@ $CFG_RUN grammars/cfg3f-l3.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1
   --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l3-20k.csv
 $CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 20000 \
   --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l4-20k.csv
+
+# 6. Second round, the paper's regime (protocol in results/README.md, committed before these runs): depth 8, widths
+#    8-64, six designs, warmup-stable-decay, 2,000 generation samples per evaluation, each width to its plateau.
+#    Two runs at once with a thread each (results do not depend on it). A sweep interrupted at a session's end is
+#    resumed by rerunning its command.
+STUDY=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out --schedule wsd
+       --decay 0.2 --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
+CHECK=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-out --seeds 1 --steps 20000 --schedule wsd --decay 0.2
+       --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
+# 6a. The learning-rate check: widths 16 and 64, seed 1, 1gram and 3gram-out, peak rates 0.001 and 0.004 (the rate
+#     0.002 is seed 1 of the 20,000-step sweeps below: the same runs).
+for size in L8-d16-h1 L8-d64-h4; do
+  for lr in 0.001 0.004; do
+    $CFG_RUN "${CHECK[@]}" --sizes $size --lr $lr --out results/lr-check-${size#L8-}-lr$lr.csv
+  done
+done
+# 6b. Each width: 20,000 steps, then extended to 40,000 from the stable-phase checkpoints (tools/plateau.py decides
+#     whether 80,000 are needed).
+for width in 8:1:1,2,3,4,5 16:1:1,2,3,4,5 32:2:1,2,3 64:4:1,2,3; do
+  IFS=: read -r d h seeds <<< "$width"
+  $CFG_RUN "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
+  $CFG_RUN "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
+    --extend-from results/plateau-d$d-20k.csv
+done
