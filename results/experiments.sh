@@ -1,57 +1,75 @@
 #!/usr/bin/env bash
 # The commands behind results/*.csv (see results/README.md), in the order they were run.
 # CFG_RUN: the cfg-run binary to use (default .build/release/cfg-run; build it with `swift build -c release`).
+# Usage: results/experiments.sh [SECTION...]   (default: every section; e.g. `results/experiments.sh 6` resumes the
+#        second round: finished sweeps are skipped, an interrupted one continues from its checkpoints)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CFG_RUN=${CFG_RUN:-.build/release/cfg-run}
+SECTIONS=" ${*:-1 2 3 4 5 6} "
+section() { [[ $SECTIONS == *" $1 "* ]]; }
 
+if section 1; then
 # 1. Headline sweep: the five designs at N=3, four sizes, three seeds, cfg3f's lowest four levels (~44 characters).
 $CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny,xs,s,m --variants 1gram,3gram-gpt,3gram-in,3gram-hin,3gram-out \
   --seeds 1,2,3 --steps 1000 --out results/dichotomy.csv
+fi
 
+if section 2; then
 # 2. Saturation study of the output side: the smallest model trained 6x longer on two grammar depths (cfg3f's
 #    lowest three and four levels), learning curves every 250 steps.
 $CFG_RUN grammars/cfg3f-l3.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 6000 \
   --eval-every 250 --gen-samples 100 --out results/saturation-tiny-l3.csv
 $CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 6000 \
   --eval-every 250 --gen-samples 100 --out results/saturation-tiny-l4.csv
+fi
 
+if section 3; then
 # 3. Over-Encoding at CFG scale: hashed 3-gram input tables of m rows (primes, coprime with the 5 base tokens),
 #    m from 7 to 997, two slices, one model size; plus 1gram and the exact 3gram-hin for reference.
 $CFG_RUN grammars/cfg3f-l4.cfg --sizes xs --seeds 1,2,3 --steps 1000 --gen-samples 0 \
   --variants 1gram,3gram-hin@m=7,k=2,3gram-hin@m=17,k=2,3gram-hin@m=37,k=2,3gram-hin@m=97,k=2,3gram-hin@m=251,k=2,3gram-hin@m=997,k=2,3gram-hin \
   --out results/over-encoding.csv
+fi
 
+if section 4; then
 # 4. Saturation of a deep-narrow model (8 layers x 32, like the paper's 12 x 128 small model, scaled down).
 $CFG_RUN grammars/cfg3f-l3.cfg --sizes deep --variants 1gram,3gram-out --seeds 1,2 --steps 4000 \
   --eval-every 250 --gen-samples 100 --out results/saturation-deep-l3.csv
+fi
 
+if section 5; then
 # 5. The smallest model trained 20,000 steps (evaluated every 1,000) on both depths, to see where it saturates.
 $CFG_RUN grammars/cfg3f-l3.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 20000 \
   --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l3-20k.csv
 $CFG_RUN grammars/cfg3f-l4.cfg --sizes tiny --variants 1gram,3gram-out --seeds 1,2,3 --steps 20000 \
   --eval-every 1000 --gen-samples 100 --out results/saturation-tiny-l4-20k.csv
+fi
 
+if section 6; then
 # 6. Second round, the paper's regime (protocol in results/README.md, committed before these runs): depth 8, widths
 #    8-64, six designs, warmup-stable-decay, 2,000 generation samples per evaluation, each width to its plateau.
 #    Two runs at once with a thread each (results do not depend on it). A sweep interrupted at a session's end is
 #    resumed by rerunning its command.
 STUDY=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out --schedule wsd
        --decay 0.2 --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
+# Exit status 1 means a run diverged (its rows say so): a result, not a failure of the script.
+study() { "$CFG_RUN" "$@" || [ $? -eq 1 ]; }
 CHECK=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-out --seeds 1 --steps 20000 --schedule wsd --decay 0.2
        --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
 # 6a. The learning-rate check: widths 16 and 64, seed 1, 1gram and 3gram-out, peak rates 0.001 and 0.004 (the rate
 #     0.002 is seed 1 of the 20,000-step sweeps below: the same runs).
 for size in L8-d16-h1 L8-d64-h4; do
   for lr in 0.001 0.004; do
-    $CFG_RUN "${CHECK[@]}" --sizes $size --lr $lr --out results/lr-check-${size#L8-}-lr$lr.csv
+    study "${CHECK[@]}" --sizes $size --lr $lr --out results/lr-check-${size#L8-}-lr$lr.csv
   done
 done
 # 6b. Each width: 20,000 steps, then extended to 40,000 from the stable-phase checkpoints (tools/plateau.py decides
 #     whether 80,000 are needed).
 for width in 8:1:1,2,3,4,5 16:1:1,2,3,4,5 32:2:1,2,3 64:4:1,2,3; do
   IFS=: read -r d h seeds <<< "$width"
-  $CFG_RUN "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
-  $CFG_RUN "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
+  study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
+  study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
     --extend-from results/plateau-d$d-20k.csv
 done
+fi
