@@ -28,38 +28,48 @@ public struct ResultsPlot {
 
     /// Reads the curves of `y` against `x` from CSV text (`source` names it in errors).
     public init(csv text: String, x: String = "step", y: String = "gen_accuracy", source: String = "results") throws(Failure) {
-        var records = CSV.records(text)
-        guard !records.isEmpty else { throw Failure(description: "\(source): empty file") }
-        let header = records.removeFirst().fields
-        func column(_ name: String) throws(Failure) -> Int {
-            guard let i = header.firstIndex(of: name) else {
-                throw Failure(description: "\(source): no column '\(name)' (columns: \(header.joined(separator: ", ")))")
-            }
-            return i
-        }
-        let xi = try column(x), yi = try column(y), size = try column("size"), variant = try column("variant")
-        let seed = try column("seed"), params = header.firstIndex(of: "nonembed_params")
+        try self.init(files: [(text, source)], x: x, y: y)
+    }
+
+    /// Reads the curves of `y` against `x` from several CSV texts (e.g. one sweep per model width), each with its
+    /// header, as one table.
+    public init(files: [(text: String, source: String)], x: String = "step", y: String = "gen_accuracy") throws(Failure) {
         // (size, variant) -> x -> values over seeds; orders of first appearance.
         var values: [String: [String: [Double: [Double]]]] = [:]
         var sizeOrder: [String] = [], variantOrder: [String: [String]] = [:], sizeParams: [String: Int] = [:]
         var seeds: [String: [String: Set<String>]] = [:]
-        for record in records {
-            let f = record.fields
-            guard f.count == header.count else {
-                throw Failure(description: "\(source):\(record.line): \(f.count) fields, the header has \(header.count)")
+        for (text, source) in files {
+            var records = CSV.records(text)
+            guard !records.isEmpty else { throw Failure(description: "\(source): empty file") }
+            let header = records.removeFirst().fields
+            func column(_ name: String) throws(Failure) -> Int {
+                guard let i = header.firstIndex(of: name) else {
+                    throw Failure(description: "\(source): no column '\(name)' (columns: \(header.joined(separator: ", ")))")
+                }
+                return i
             }
-            guard let xv = ResultsTable.number(f[xi]), let yv = ResultsTable.number(f[yi]) else {
-                throw Failure(description: "\(source):\(record.line): '\(f[xi])' or '\(f[yi])' is not a number")
+            let xi = try column(x), yi = try column(y), size = try column("size"), variant = try column("variant")
+            let seed = try column("seed"), params = header.firstIndex(of: "nonembed_params")
+            for record in records {
+                let f = record.fields
+                guard f.count == header.count else {
+                    throw Failure(description: "\(source):\(record.line): \(f.count) fields, the header has \(header.count)")
+                }
+                guard let xv = ResultsTable.number(f[xi]), let yv = ResultsTable.number(f[yi]) else {
+                    throw Failure(description: "\(source):\(record.line): '\(f[xi])' or '\(f[yi])' is not a number")
+                }
+                guard xv.isFinite, yv.isFinite else { continue }
+                let s = f[size], v = f[variant]
+                if values[s] == nil { sizeOrder.append(s); values[s] = [:] }
+                if values[s]![v] == nil { variantOrder[s, default: []].append(v); values[s]![v] = [:] }
+                values[s]![v]![xv, default: []].append(yv)
+                seeds[s, default: [:]][v, default: []].insert(f[seed])
+                if let params, let p = Int(f[params]) { sizeParams[s] = max(sizeParams[s] ?? 0, p) }
             }
-            guard xv.isFinite, yv.isFinite else { continue }
-            let s = f[size], v = f[variant]
-            if values[s] == nil { sizeOrder.append(s); values[s] = [:] }
-            if values[s]![v] == nil { variantOrder[s, default: []].append(v); values[s]![v] = [:] }
-            values[s]![v]![xv, default: []].append(yv)
-            seeds[s, default: [:]][v, default: []].insert(f[seed])
-            if let params, let p = Int(f[params]) { sizeParams[s] = max(sizeParams[s] ?? 0, p) }
         }
-        guard !sizeOrder.isEmpty else { throw Failure(description: "\(source): no finite values of '\(y)' to plot") }
+        guard !sizeOrder.isEmpty else {
+            throw Failure(description: "\(files.map(\.source).joined(separator: ", ")): no finite values of '\(y)' to plot")
+        }
         self.x = x
         self.y = y
         panels = sizeOrder.sorted { (sizeParams[$0] ?? 0, $0) < (sizeParams[$1] ?? 0, $1) }.map { s in

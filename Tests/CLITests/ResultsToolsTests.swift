@@ -42,6 +42,17 @@ final class ResultsToolsTests: CLITestCase {
         XCTAssertTrue(missing.stderr.contains("no column 'bogus'"), missing.stderr)
     }
 
+    /// Several files (e.g. one sweep per width) are one table: their sizes are panels side by side.
+    func testPlotReadsSeveralFilesAsOneTable() throws {
+        let both = try run(["plot", "results/saturation-tiny-l3.csv", "results/saturation-deep-l3.csv", "--x", "chars"])
+        XCTAssertEqual(both.status, 0, both.stderr)
+        XCTAssertTrue(both.stdout.contains("data-size=\"tiny\"") && both.stdout.contains("data-size=\"deep\""))
+        XCTAssertEqual(both.stdout.components(separatedBy: "class=\"panel\"").count - 1, 2)
+        let bad = try run(["plot", "results/saturation-tiny-l3.csv", "results/README.md"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("results/README.md"), bad.stderr)
+    }
+
     func testKGramCalibrationIsReproducibleAndImprovesWithCharacters() throws {
         let arguments = ["kgram", "grammars/cfg3f-l3.cfg", "--chars", "20000,200000", "--orders", "3-6", "--val-samples", "100"]
         let first = try run(arguments)
