@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The verdicts of results/README.md's second-round protocol, computed mechanically from the sweeps' CSVs.
+
+For every size (model width) in the files, at its final evaluation (the largest step): the 1gram baseline's mean
+generation accuracy decides the metric — generation accuracy where it is between 5% and 95%, excess per character
+below or above (floor or ceiling). For each comparison, the difference (variant - baseline) paired by seed, its mean
+and 95% t-interval, and whether the variant is better (interval on the better side of 0), worse, or not separated.
+Then the four claims and the crossover width, by the protocol's rules. Give each width's longest budget. Plain
+Python, no packages.
+
+Usage: tools/verdicts.py RESULTS.csv...
+"""
+import argparse
+import csv
+import math
+import sys
+from collections import defaultdict
+
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+COMPARISONS = [("3gram-in", "1gram"), ("3gram-hin", "1gram"), ("3gram-out", "1gram"), ("2gram-out", "1gram"),
+               ("3gram-gpt", "1gram"), ("3gram-hin", "3gram-in"), ("3gram-out", "2gram-out")]
+
+
+def interval(values):
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, T975[min(n - 1, len(T975)) - 1] * sd / math.sqrt(n)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+")
+    args = parser.parse_args()
+
+    finals = defaultdict(dict)  # size -> (variant, seed) -> final row
+    params = {}
+    for path in args.files:
+        rows = defaultdict(list)
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                rows[(row["size"], row["variant"], row["seed"])].append(row)
+        for (size, variant, seed), run in rows.items():
+            finals[size][(variant, seed)] = max(run, key=lambda r: int(r["step"]))
+            params[size] = int(run[0]["nonembed_params"])
+    sizes = sorted(finals, key=lambda s: params[s])
+
+    outcome = {}  # (size, variant, baseline) -> "better" | "worse" | "tie"
+    print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        runs = finals[size]
+        steps = sorted({int(r["step"]) for r in runs.values()})
+        base = [float(r["gen_accuracy"]) for (v, _), r in runs.items() if v == "1gram"]
+        if not base:
+            print(f"{size}: no 1gram runs", file=sys.stderr)
+            continue
+        base_acc = sum(base) / len(base)
+        metric = "gen_accuracy" if 0.05 <= base_acc <= 0.95 else "excess_per_char"
+        higher_is_better = metric == "gen_accuracy"
+        for variant, baseline in COMPARISONS:
+            seeds = sorted({s for (v, s) in runs if v == variant} & {s for (v, s) in runs if v == baseline}, key=int)
+            if not seeds:
+                continue
+            diffs = [float(runs[(variant, s)][metric]) - float(runs[(baseline, s)][metric]) for s in seeds]
+            mean, half = interval(diffs)
+            low, high = mean - half, mean + half
+            if not math.isnan(half) and (low > 0 or high < 0):
+                better = (low > 0) == higher_is_better
+                reading = "better" if better else "worse"
+            else:
+                reading = "tie"
+            outcome[(size, variant, baseline)] = reading
+            scale, unit = (100, " pts") if higher_is_better else (1, "")
+            print(f"| {size} | {'/'.join(map(str, steps))} | {100 * base_acc:.1f}% | {metric} | {variant} - {baseline} | "
+                  f"{scale * mean:+.4g}{unit} [{scale * low:+.4g}, {scale * high:+.4g}] | {len(seeds)} | {reading} |")
+
+    def at(size, variant, baseline):
+        return outcome.get((size, variant, baseline))
+
+    print()
+    smallest, widest = sizes[0], sizes[-1]
+    for name, variant in [("1 (n-gram input helps every size), 3gram-in", "3gram-in"),
+                          ("1 (n-gram input helps every size), 3gram-hin", "3gram-hin")]:
+        readings = [at(s, variant, "1gram") for s in sizes]
+        verdict = ("reproduced" if all(r == "better" for r in readings)
+                   else "reversed" if any(r == "worse" for r in readings) else "not reproduced")
+        print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))})")
+    for name, variant in [("2 (n-gram output hurts small, helps large), 3gram-out", "3gram-out"),
+                          ("2, 2gram-out", "2gram-out"),
+                          ("3 (a full n-gram tokenizer behaves like n-gram output), 3gram-gpt", "3gram-gpt")]:
+        if all(at(s, variant, "1gram") is None for s in sizes):
+            continue
+        small, large = at(smallest, variant, "1gram"), at(widest, variant, "1gram")
+        verdict = ("reproduced" if small == "worse" and large == "better"
+                   else "reversed" if small == "better" and large == "worse" else "not reproduced")
+        readings = [at(s, variant, "1gram") for s in sizes]
+        crossover = None
+        for i, size in enumerate(sizes):
+            if all(at(s, variant, "1gram") != "worse" for s in sizes[i:]):
+                crossover = size
+                break
+        if all(r != "worse" for r in readings):
+            where = "never worse in this regime"
+        elif crossover is None:
+            where = "worse up to the widest width"
+        else:
+            where = f"crossover at {crossover} (worse at {sizes[sizes.index(crossover) - 1]})"
+        print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}; {where})")
+    small_sizes = sizes[:2]
+    readings = [at(s, "3gram-hin", "3gram-in") for s in small_sizes]
+    verdict = ("reproduced" if any(r == "better" for r in readings) and not any(r == "worse" for r in readings)
+               else "reversed" if any(r == "worse" for r in readings) else "not reproduced")
+    print(f"- Claim 4 (hierarchical beats plain n-gram input on small models): {verdict} "
+          f"({', '.join(f'{s} {r}' for s, r in zip(small_sizes, readings))})")
+    readings = [at(s, "3gram-out", "2gram-out") for s in sizes]
+    if any(r is not None for r in readings):
+        print(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
+              f"{', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}")
+
+
+if __name__ == "__main__":
+    main()
