@@ -380,6 +380,12 @@ extension SweepDirectory {
                 continue
             case .inProgress(let at, let earlierRows) where at <= earlierDecayStart:
                 (source, step, rows) = (earlier.checkpointPath(unit), at, earlierRows)
+            case .finished(let earlierRows) where earlierRows.last?.status == "diverged" && earlierRows.last!.step <= earlierDecayStart:
+                // Diverged in the stable phase: the longer budget diverges at the same step, with the same rows.
+                try writeShard(earlierRows, of: unit)
+                try markDone(unit, rows: earlierRows)
+                log.append("\(unit.id): diverged at step \(earlierRows.last!.step) of \(earlier.path), as it does here")
+                continue
             case .inProgress(_, let earlierRows), .finished(let earlierRows):
                 source = earlier.stableCheckpointPath(unit)
                 guard FileSystem.exists(source) else {
