@@ -16,18 +16,10 @@ import math
 import sys
 from collections import defaultdict
 
-T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+from learning_curves import interval  # mean and 95% t half-width, as that tool reports them
+
 COMPARISONS = [("3gram-in", "1gram"), ("3gram-hin", "1gram"), ("3gram-out", "1gram"), ("2gram-out", "1gram"),
                ("3gram-gpt", "1gram"), ("3gram-hin", "3gram-in"), ("3gram-out", "2gram-out")]
-
-
-def interval(values):
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, T975[min(n - 1, len(T975)) - 1] * sd / math.sqrt(n)
 
 
 def main():
