@@ -32,6 +32,30 @@ final class ScheduleTests: CLITestCase {
         XCTAssertEqual(withoutWallTime(read(folder + "/long.csv")), rows)
     }
 
+    /// A short sweep killed in its stable phase: the longer one continues from its last checkpoint.
+    func testAKilledShortSweepIsExtendedFromItsLastCheckpoint() throws {
+        let folder = try temporaryFolder()
+        // Slow evaluations (many samples) leave time to kill the run after its first checkpoint.
+        let slow = Self.wsd.filter { $0 != "1gram,3gram-out" && $0 != "16" }
+            .map { $0 == "--variants" ? "--variants=1gram" : $0 == "--gen-samples" ? "--gen-samples=1500" : $0 }
+        let short = try start(slow + ["--steps", "60", "--out", folder + "/short.csv", "--threads", "1"])
+        let checkpoint = folder + "/short.csv.runs/tiny_1gram_seed1.ckpt"
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: checkpoint) && short.isRunning && Date() < deadline { usleep(2_000) }
+        kill(short.processIdentifier, SIGKILL)
+        short.waitUntilExit()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/short.csv.runs/tiny_1gram_seed1.done"),
+                       "killed before it finished")
+        let extended = try run(slow + ["--steps", "120", "--out", folder + "/long.csv", "--extend-from", folder + "/short.csv"])
+        XCTAssertEqual(extended.status, 0, extended.stderr)
+        // Killed after the checkpoint of step 12 (or a later one of the stable phase, on a busy machine).
+        XCTAssertTrue([12, 24, 36, 48].contains { extended.stderr.contains("tiny_1gram_seed1: continues from step \($0) of") },
+                      extended.stderr)
+        let straight = try run(slow + ["--steps", "120", "--out", folder + "/straight.csv"])
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+        XCTAssertEqual(withoutWallTime(read(folder + "/long.csv")), withoutWallTime(read(folder + "/straight.csv")))
+    }
+
     func testWhatCannotBeExtendedIsAClearError() throws {
         let folder = try temporaryFolder()
         let cosine = Array(Self.wsd.dropLast(4)) + ["--steps", "24", "--out", folder + "/cosine.csv"]
