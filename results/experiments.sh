@@ -51,24 +51,41 @@ if section 6; then
 #    8-64, six designs, warmup-stable-decay, 2,000 generation samples per evaluation, each width to its plateau.
 #    Two runs at once with a thread each (results do not depend on it). A sweep interrupted at a session's end is
 #    resumed by rerunning its command.
-STUDY=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out --schedule wsd
-       --decay 0.2 --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
+COMMON=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out --schedule wsd
+        --decay 0.2 --warmup 1000 --eval-every 1000 --gen-samples 2000)
+STUDY=("${COMMON[@]}" --jobs 2 --threads 2)
 # Exit status 1 means a run diverged (its rows say so): a result, not a failure of the script.
 study() { "$CFG_RUN" "$@" || [ $? -eq 1 ]; }
 CHECK=(grammars/cfg3f-l3.cfg --variants 1gram,3gram-out --seeds 1 --steps 20000 --schedule wsd --decay 0.2
        --warmup 1000 --eval-every 1000 --gen-samples 2000 --jobs 2 --threads 2)
-# 6a. The learning-rate check: widths 16 and 64, seed 1, 1gram and 3gram-out, peak rates 0.001 and 0.004 (the rate
-#     0.002 is seed 1 of the 20,000-step sweeps below: the same runs).
+# 6a. The learning-rate check: widths 16 and 64, seed 1, 1gram and 3gram-out, peak rates 0.001 and 0.004; the rate
+#     0.002 is seed 1 of the 20,000-step sweeps below (the same runs), so those two units of each are trained first,
+#     side by side (--unit: 1gram seed 1 is unit 0; 3gram-out seed 1 is unit 15 of the five-seed sweep, 9 of the
+#     three-seed one).
 for size in L8-d16-h1 L8-d64-h4; do
   for lr in 0.001 0.004; do
     study "${CHECK[@]}" --sizes $size --lr $lr --out results/lr-check-${size#L8-}-lr$lr.csv
   done
 done
-# 6b. Each width: 20,000 steps, then extended to 40,000 from the stable-phase checkpoints (tools/plateau.py decides
-#     whether 80,000 are needed).
-for width in 8:1:1,2,3,4,5 16:1:1,2,3,4,5 32:2:1,2,3 64:4:1,2,3; do
+for width in 16:1:1,2,3,4,5:15 64:4:1,2,3:9; do
+  IFS=: read -r d h seeds out <<< "$width"
+  pids=()
+  for unit in 0 $out; do
+    study "${COMMON[@]}" --threads 1 --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 \
+      --out results/plateau-d$d-20k.csv --unit $unit > /dev/null &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+done
+# 6b. Each width: 20,000 steps; then each extended to 40,000 from its stable-phase checkpoints (tools/plateau.py
+#     decides whether 80,000 are needed).
+WIDTHS="8:1:1,2,3,4,5 16:1:1,2,3,4,5 32:2:1,2,3 64:4:1,2,3"
+for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
+done
+for width in $WIDTHS; do
+  IFS=: read -r d h seeds <<< "$width"
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
     --extend-from results/plateau-d$d-20k.csv
 done
