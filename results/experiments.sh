@@ -84,6 +84,9 @@ for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
 done
+# 6c. The regime calibration at the first budget: k-gram models fitted on the characters of 20,000 steps (the runs'
+#     chars column at step 20,000: 16,549,104-16,558,213 for seeds 1-5).
+$CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 16558213 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-20k.csv
 for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
