@@ -30,15 +30,22 @@ public enum Checkpoint {
         let header = Header(config: model.config, step: model.step,
                             rngState: [rngState.0, rngState.1, rngState.2, rngState.3].map { String($0) },
                             parameterCount: model.layout.count, metadata: metadata)
-        let json = try JSONEncoder().encode(header)
+        let count = model.layout.count
+        try write(header, to: path) { data in
+            for buffer in [model.parameters, model.firstMoment, model.secondMoment] {
+                data.append(UnsafeBufferPointer(start: buffer, count: count))
+            }
+        }
+    }
+
+    /// Writes a checkpoint file: magic, version, the header's JSON, the tensors `body` appends, the checksum.
+    private static func write(_ header: Header, to path: String, body: (inout Data) -> Void) throws(Failure) {
+        guard let json = try? JSONEncoder().encode(header) else { throw Failure(description: "\(path): cannot encode the header") }
         var data = Data(magic)
         append(&data, version)
         append(&data, UInt32(json.count))
         data.append(json)
-        let count = model.layout.count
-        for buffer in [model.parameters, model.firstMoment, model.secondMoment] {
-            data.append(UnsafeBufferPointer(start: buffer, count: count))
-        }
+        body(&data)
         append(&data, fnv1a(data))
         do { try FileSystem.writeAtomically(data, to: path) } catch { throw Failure(description: "\(error)") }
     }
@@ -57,14 +64,7 @@ public enum Checkpoint {
         let oldLength = Int(read(UInt32.self, bytes, 12))
         let rebound = Header(config: header.config, step: header.step, rngState: header.rngState,
                              parameterCount: header.parameterCount, metadata: header.metadata.merging(metadata) { $1 })
-        guard let json = try? JSONEncoder().encode(rebound) else { throw Failure(description: "\(source): cannot encode the header") }
-        var data = Data(magic)
-        append(&data, version)
-        append(&data, UInt32(json.count))
-        data.append(json)
-        data.append(contentsOf: bytes[(16 + oldLength)..<(bytes.count - 8)])
-        append(&data, fnv1a(data))
-        do { try FileSystem.writeAtomically(data, to: destination) } catch { throw Failure(description: "\(error)") }
+        try write(rebound, to: destination) { $0.append(contentsOf: bytes[(16 + oldLength)..<(bytes.count - 8)]) }
     }
 
     /// The bytes of a checkpoint file and its header, after checking magic, version and checksum.
