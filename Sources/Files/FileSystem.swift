@@ -51,6 +51,10 @@ public enum FileSystem {
     /// pipe or a socket is refused, so that writing results can never replace one of those (as root, a rename over
     /// `/dev/null` would replace the system's); so is a path whose folder is a file.
     public static func resolveOutputFile(_ path: String) throws(FileError) -> String {
+        if path.isEmpty { throw FileError("an output file name is empty") }
+        if path.hasSuffix("/") {
+            throw FileError("\(path) ends with '/', so it names a folder; give a file name such as \(path)results.csv")
+        }
         var current = path
         for _ in 0..<64 {
             switch kind(of: current) {
@@ -70,6 +74,30 @@ public enum FileSystem {
             }
         }
         throw FileError("\(path): too many levels of symbolic links")
+    }
+
+    /// `resolveOutputFile`, and more, for a command about to do work whose result goes to `path`: the output may
+    /// not be one of the command's `inputs` (the same file by device and inode, however spelled or linked: writing
+    /// results over a grammar or a results file destroys it), and its folder is created now (with missing parents)
+    /// and must be writable, so that a mistake in the output path is found before the work, not after it. Inputs
+    /// that do not exist, and `-` (standard input), are skipped. Returns the resolved path.
+    public static func prepareOutputFile(_ path: String, inputs: [String] = []) throws(FileError) -> String {
+        let resolved = try resolveOutputFile(path)
+        for input in inputs where input != "-" && isSameFile(resolved, input) {
+            throw FileError("the output \(path) is the input \(input) (the same file); writing would destroy it: choose another output file")
+        }
+        var folder = (resolved as NSString).deletingLastPathComponent
+        if folder.isEmpty { folder = "." }
+        try createFolder(folder)
+        if access(folder, W_OK) != 0 { throw FileError("cannot write \(path): the folder \(folder): \(reason(errno))") }
+        return resolved
+    }
+
+    /// Whether `a` and `b` name the same existing file (device and inode, symbolic links followed).
+    public static func isSameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
     private static func checkParentFolder(of file: String, for original: String) throws(FileError) {
@@ -141,8 +169,11 @@ public enum FileSystem {
     /// The temporary name `writeAtomically` uses for `path`: hidden, beside it, unique to this process and call.
     static func temporaryName(for path: String) -> String {
         let folder = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        var name = (path as NSString).lastPathComponent
         let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // A file name may have 255 bytes: a long one is shortened here (whole characters), so that any name that
+        // can be written can be written atomically.
+        while name.utf8.count + 1 + temporaryMarker.utf8.count + unique.utf8.count > 255 { name.removeLast() }
         return (folder.isEmpty ? "" : folder + "/") + "." + name + temporaryMarker + unique
     }
 

@@ -46,6 +46,31 @@ final class FilesTests: XCTestCase {
         }
     }
 
+    func testAnOutputIsNeverOneOfTheInputsAndItsFolderIsReadyBeforeTheWork() throws {
+        let input = folder + "/g.cfg"
+        try FileSystem.writeAtomically("S -> a\n", to: input)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/alias.cfg", withDestinationPath: "g.cfg")
+        try FileManager.default.linkItem(atPath: input, toPath: folder + "/hard.cfg")
+        // The same file by device and inode, whatever the spelling: a link, a hard link, ./ and ../ detours.
+        for spelling in [input, folder + "/./g.cfg", folder + "/../" + (folder as NSString).lastPathComponent + "/g.cfg",
+                         folder + "/alias.cfg", folder + "/hard.cfg"] {
+            XCTAssertThrowsError(try FileSystem.prepareOutputFile(spelling, inputs: ["-", input])) {
+                XCTAssertTrue("\($0)".contains("is the input \(input)"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try FileSystem.prepareOutputFile(folder + "/out.csv", inputs: [input]), folder + "/out.csv")
+        // A missing folder is created now, before any work; one ending in '/' names a folder, not a file.
+        XCTAssertEqual(try FileSystem.prepareOutputFile(folder + "/new/deeper/x.svg"), folder + "/new/deeper/x.svg")
+        XCTAssertEqual(FileSystem.kind(of: folder + "/new/deeper"), .directory)
+        XCTAssertThrowsError(try FileSystem.resolveOutputFile(folder + "/dir/")) {
+            XCTAssertTrue("\($0)".contains("names a folder"), "\($0)")
+        }
+        // The longest file name the system allows is written atomically too (its temporary name is shortened).
+        let long = folder + "/" + String(repeating: "r", count: 251) + ".csv"
+        try FileSystem.writeAtomically("x\n", to: long)
+        XCTAssertEqual(try String(contentsOfFile: long, encoding: .utf8), "x\n")
+    }
+
     func testReadProblemsSayWhy() throws {
         let missing = "/nonexistent-\(getpid())/g.cfg"
         XCTAssertThrowsError(try FileReading.contents(ofFile: missing)) { error in
