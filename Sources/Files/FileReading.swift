@@ -49,16 +49,6 @@ public enum FileReading {
         }
     }
 
-    /// Why the file at `path` cannot be opened for reading, or nil when it can (nothing is read).
-    public static func problem(reading path: String) -> String? {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return reason(errno: errno) }
-        defer { close(descriptor) }
-        var information = stat()
-        guard fstat(descriptor, &information) == 0 else { return reason(errno: errno) }
-        return (information.st_mode & S_IFMT) == S_IFDIR ? reason(errno: EISDIR) : nil
-    }
-
     /// The words for an `errno` value of a failed open or read: the common ones in the terms a user thinks in,
     /// the others as the system says them ("input/output error", "no space left on device", ...).
     public static func reason(errno code: Int32) -> String {

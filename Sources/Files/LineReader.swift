@@ -31,9 +31,15 @@ public final class LineReader {
             descriptor = 0
             ownsDescriptor = false
         } else {
-            if let problem = FileReading.problem(reading: path) { throw FileReading.Failure(path: path, reason: problem) }
+            // Opened once: a named pipe opened to probe it and closed again loses its writer (and its data).
             descriptor = open(path, O_RDONLY)
             guard descriptor >= 0 else { throw FileReading.Failure(path: path, reason: FileReading.reason(errno: errno)) }
+            var information = stat()
+            if fstat(descriptor, &information) != 0 || (information.st_mode & S_IFMT) == S_IFDIR {
+                let code = (information.st_mode & S_IFMT) == S_IFDIR ? EISDIR : errno
+                close(descriptor)
+                throw FileReading.Failure(path: path, reason: FileReading.reason(errno: code))
+            }
             ownsDescriptor = true
         }
     }

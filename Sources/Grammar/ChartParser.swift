@@ -46,8 +46,10 @@ public struct ChartParser: Sendable {
     }
 
     /// The natural log of the probability of `string`, summed over all its parses; `-infinity` if rejected.
-    public func logProbability(_ string: [Int]) throws(Failure) -> Double {
-        try analyze(string, mode: .probability).logProbability
+    /// `workLimit` bounds the chart combinations spent on it (see ``work(of:)``): past it, a `Failure` says so,
+    /// so that one string cannot stall a batch. Exact parsing is cubic in the length for ambiguous grammars.
+    public func logProbability(_ string: [Int], workLimit: Int = Int.max) throws(Failure) -> Double {
+        try analyze(string, mode: .probability, workLimit: workLimit).logProbability
     }
 
     /// The number of parse trees of `string` in the original grammar (`+infinity` with cycles of unit rules).
@@ -84,7 +86,7 @@ public struct ChartParser: Sendable {
         var nextSymbol: [Double] = []
     }
 
-    func analyze(_ string: [Int], mode: Mode) throws(Failure) -> RawResult {
+    func analyze(_ string: [Int], mode: Mode, workLimit: Int = Int.max) throws(Failure) -> RawResult {
         let nf = normalForm
         let n = string.count
         let v = nf.terminalCount
@@ -123,6 +125,8 @@ public struct ChartParser: Sendable {
         var endEntries: [(label: Int32, start: Int32, value: Double)] = []
         var labelCount = [Int32](repeating: 0, count: stride)
         var touchedLabels: [Int32] = []
+        // Chart combinations (binary rule x left entry) so far: the parse's cost, bounded by `workLimit`.
+        var work = 0
 
         // Closes `open` over the left-corner relation into predicted[position], then clears `open`.
         func closePrediction(at position: Int) {
@@ -234,6 +238,7 @@ public struct ChartParser: Sendable {
                         let begin = Int(labelBegin[slotB]), end = Int(labelEnd[slotB])
                         if begin == end { continue }
                         let weight = (useCount ? rule.multiplicity : rule.probability) * value
+                        work &+= end - begin
                         for f in begin..<end {
                             let i = Int(entryStart[f])
                             let slot = i * stride + Int(rule.parent)
@@ -250,6 +255,9 @@ public struct ChartParser: Sendable {
                     }
                 }
                 k -= 1
+            }
+            if work > workLimit {
+                throw Failure(message: "parsing this string of \(n) symbols takes more than \(workLimit) chart combinations (stopped at symbol \(j)): exact parsing is cubic in the length for an ambiguous grammar")
             }
             // Store the entries ending at j, grouped by label.
             let firstEntry = entryLabel.count

@@ -137,6 +137,20 @@ public struct Grammar: Sendable {
 
     private let terminalIndex: [String: Int]
 
+    /// The grammar as text lines that fix everything sampling, parsing and training do with it, and nothing else:
+    /// the terminals in id order, the start symbol, and every rule in the order the sampler draws from (its
+    /// probability written so that it reads back exactly). Comments, spacing and the file's name do not show; a changed
+    /// rule, weight, start symbol, or order of rules or terminals does. A sweep keeps
+    /// these lines to know its grammar by content.
+    public var canonicalLines: [String] {
+        var lines = ["terminals: " + terminals.joined(separator: " "), "start: " + nonterminals[start]]
+        for rule in rules {
+            lines.append(nonterminals[rule.lhs] + " -> " + rule.rhs.map(name(of:)).joined(separator: " ")
+                         + " [\(rule.probability)]")
+        }
+        return lines
+    }
+
     /// The printable name of a symbol.
     public func name(of symbol: Symbol) -> String {
         switch symbol {

@@ -46,34 +46,66 @@ public struct CharacterNGramModel {
                 // (the digits are read most recent first: id of length j extends id of length j - 1)
                 counts[j][id, default: zeros][symbol] += 1
             }
-            history.removeFirst()
-            history.append(symbol < alphabet ? symbol : alphabet)
+            CharacterNGramModel.shift(&history, symbol)
             characters += 1
         }
+    }
+
+    /// Appends `symbol` to a context of fixed length (none for order 1), dropping its oldest symbol.
+    private static func shift(_ history: inout [Int], _ symbol: Int) {
+        guard !history.isEmpty else { return }
+        history.removeFirst()
+        history.append(symbol)
     }
 
     /// -log P(sentence's symbols, EOS included) under the order-k model (k <= maximumOrder), in nats.
     public func nats(_ sentence: [Int], order k: Int) -> Double {
         precondition(k >= 1 && k <= maximumOrder)
-        let base = UInt64(alphabet + 1)
         var history = [Int](repeating: alphabet, count: maximumOrder - 1)
         var total = 0.0
         for position in 0...sentence.count {
             let symbol = position < sentence.count ? sentence[position] : alphabet
-            var p = 1.0 / Double(alphabet + 1)
-            var id: UInt64 = 0
-            for j in 0..<k {
-                if j > 0 { id = id * base + UInt64(history[history.count - j]) }
-                guard let row = counts[j][id] else { break }  // unseen context: the shorter one's estimate stands
-                var seen = 0.0, types = 0.0
-                for c in row where c > 0 { seen += Double(c); types += 1 }
-                p = (Double(row[symbol]) + types * p) / (seen + types)
-            }
-            total -= log(p)
-            history.removeFirst()
-            history.append(symbol < alphabet ? symbol : alphabet)
+            total -= log(probability(of: symbol, after: history, order: k))
+            CharacterNGramModel.shift(&history, symbol)
         }
         return total
+    }
+
+    /// P(symbol | the last k - 1 symbols of `history`) under the order-k model: Witten-Bell interpolation from the
+    /// empty context up (an unseen context leaves the shorter one's estimate standing).
+    private func probability(of symbol: Int, after history: [Int], order k: Int) -> Double {
+        let base = UInt64(alphabet + 1)
+        var p = 1.0 / Double(alphabet + 1)
+        var id: UInt64 = 0
+        for j in 0..<k {
+            if j > 0 { id = id * base + UInt64(history[history.count - j]) }
+            guard let row = counts[j][id] else { break }
+            var seen = 0.0, types = 0.0
+            for c in row where c > 0 { seen += Double(c); types += 1 }
+            p = (Double(row[symbol]) + types * p) / (seen + types)
+        }
+        return p
+    }
+
+    /// A sentence sampled from the order-k model from its start (temperature 1): terminals until EOS, and whether
+    /// EOS came within `maximumLength` terminals (a sampled sentence longer than that has failed, as a sampled
+    /// sentence that does not end within a run's window fails).
+    public func sample(order k: Int, maximumLength: Int, using generator: inout SeededGenerator) -> (sentence: [Int], ended: Bool) {
+        precondition(k >= 1 && k <= maximumOrder)
+        var history = [Int](repeating: alphabet, count: maximumOrder - 1)
+        var sentence: [Int] = []
+        while sentence.count <= maximumLength {
+            let u = generator.nextDouble()
+            var cumulative = 0.0, symbol = alphabet
+            for candidate in 0..<alphabet {
+                cumulative += probability(of: candidate, after: history, order: k)
+                if u < cumulative { symbol = candidate; break }
+            }
+            if symbol == alphabet { return (sentence, true) }  // EOS (the rest of the mass)
+            sentence.append(symbol)
+            CharacterNGramModel.shift(&history, symbol)
+        }
+        return (sentence, false)
     }
 }
 
@@ -85,13 +117,20 @@ public enum CharacterNGramCalibration {
         public let seed: UInt64
         public let lossPerCharacter: Double
         public let excessPerCharacter: Double
+        /// Sentences sampled from the model that end and that the grammar accepts, of `generationSamples`.
+        public let generationSuccesses: Int
+        public let generationSamples: Int
+
+        public var generationAccuracy: Double { generationSamples > 0 ? Double(generationSuccesses) / Double(generationSamples) : .nan }
     }
 
     /// Fits models of orders `orders` on the first `characters` characters (at least; whole sentences) of the
     /// training stream of seed `seed` (sentences that fit the sweep's window, as a run packs them), at each of the
-    /// checkpoints in `characters` (ascending), and scores each on the sweep's validation set.
+    /// checkpoints in `characters` (ascending), and scores each on the sweep's validation set, and by generation
+    /// accuracy: `generationSamples` sentences sampled from the model (with the sweep's generation seed, as the runs'
+    /// samples are drawn), each checked with the exact parser; a sentence must end within the window.
     public static func rows(data: SweepData, orders: ClosedRange<Int>, characters: [Int], seed: UInt64,
-                            progress: (String) -> Void = { _ in }) throws -> [Row] {
+                            generationSamples: Int = 0, progress: (String) -> Void = { _ in }) throws -> [Row] {
         var model: CharacterNGramModel
         do { model = try CharacterNGramModel(maximumOrder: orders.upperBound, alphabet: data.grammar.terminals.count) }
         catch { throw SweepError(error.description) }
@@ -111,8 +150,15 @@ public enum CharacterNGramCalibration {
             for k in orders {
                 let nats = data.validation.reduce(0.0) { $0 + model.nats($1, order: k) }
                 let perCharacter = nats / Double(data.validationCharacters)
+                var sampling = SeededGenerator(seed: data.settings.dataSeed, stream: 3)
+                var successes = 0
+                for _ in 0..<generationSamples {
+                    let (sentence, ended) = model.sample(order: k, maximumLength: data.window - 2, using: &sampling)
+                    if ended, !sentence.isEmpty, (try? data.parser.accepts(sentence)) == true { successes += 1 }
+                }
                 rows.append(Row(order: k, characters: model.characters, seed: seed, lossPerCharacter: perCharacter,
-                                excessPerCharacter: perCharacter - data.trueEntropyPerCharacter))
+                                excessPerCharacter: perCharacter - data.trueEntropyPerCharacter,
+                                generationSuccesses: successes, generationSamples: generationSamples))
             }
         }
         return rows

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One row of the results CSV: one evaluation point of one run.
 public struct ResultRow: Sendable {
     public var grammar = "", variant = "", size = ""
@@ -56,6 +58,13 @@ public struct ResultRow: Sendable {
 
     public var csvLine: String { ResultRow.schema.map { $0.write(self) }.joined(separator: ",") }
 
+    /// The generation columns (gen_accuracy, gen_accuracy_lo, gen_accuracy_hi, gen_samples) as a row writes them,
+    /// for other tables that report generation accuracy the same way (the k-gram calibration).
+    public var generationColumns: String {
+        ["gen_accuracy", "gen_accuracy_lo", "gen_accuracy_hi", "gen_samples"]
+            .map { name in ResultRow.schema.first { $0.name == name }!.write(self) }.joined(separator: ",")
+    }
+
     public struct ReadError: Error, CustomStringConvertible { public let description: String }
 
     /// Reads a row from its fields, given the column index of every schema column (from a header read by name).
@@ -67,6 +76,25 @@ public struct ResultRow: Sendable {
                 throw ReadError(description: "column \(column.name): '\(fields[index].prefix(40))' is not a valid value")
             }
         }
+    }
+
+    /// The rows of a results CSV text as cfg-run writes it (a header naming every schema column, any order).
+    /// Fails naming the line and what is wrong.
+    public static func rows(csv text: String, source: String) throws(ReadError) -> [ResultRow] {
+        var records = CSV.records(text)
+        guard !records.isEmpty else { throw ReadError(description: "\(source): empty file") }
+        let header = records.removeFirst().fields
+        let columns: [Int]
+        do { columns = try columnIndices(header: header) } catch { throw ReadError(description: "\(source): \(error.description)") }
+        var rows: [ResultRow] = []
+        for record in records {
+            guard record.fields.count == header.count else {
+                throw ReadError(description: "\(source):\(record.line): \(record.fields.count) fields, the header has \(header.count)")
+            }
+            do { rows.append(try ResultRow(fields: record.fields, columns: columns)) }
+            catch { throw ReadError(description: "\(source):\(record.line): \(error.description)") }
+        }
+        return rows
     }
 
     /// Where each schema column is in `header`; fails naming the columns that are missing.
@@ -124,7 +152,3 @@ public struct ResultRow: Sendable {
         }
     }
 }
-
-#if canImport(Foundation)
-import Foundation
-#endif

@@ -3,6 +3,14 @@ import Foundation
 
 /// A results CSV read back: the final evaluation of every run, grouped by size and variant, with means and
 /// 95% intervals over seeds. Used for the end-of-sweep summary and by `cfg-run assert`.
+///
+/// Like is compared with like. A run is *finished* when its last row is at its size's final step (the highest step
+/// any run of that size reached: a sweep trains every run of a size to one budget); a run of an interrupted sweep
+/// whose last row is earlier is *unfinished*, and its last row is not a final result. A run whose last row says
+/// `diverged` is a result that has no final metrics. Neither kind is averaged with the finished runs: they are
+/// listed (``diverged``, ``unfinished``), and a claim or summary line that needs them says it cannot be decided.
+/// With `atStep`, every run's row at that step is used instead (a run that diverged before it counts as diverged;
+/// one that had not reached it as unfinished).
 public struct ResultsTable {
     public struct Run {
         public let variant: String
@@ -10,12 +18,37 @@ public struct ResultsTable {
         public let seed: String
         public let params: Int
         public let nonEmbeddingParams: Int
+        /// The numeric values of the row used: the final one, or the one at the step asked for.
         public let values: [String: Double]
         public let status: String
+        /// The step of the row used, and the run's last step in the file.
+        public let step: Int
+        public let lastStep: Int
+        /// The step a finished run of its size ends at (or the step asked for).
+        public let finalStep: Int
+
+        /// Why the run cannot stand beside finished ones (nil when it is one), e.g. "diverged at step 340".
+        public var problem: String? {
+            if status == "diverged" { return "diverged at step \(step)" }
+            if step != finalStep { return "unfinished (its last row is at step \(lastStep), not \(finalStep))" }
+            return nil
+        }
+
+        /// "size S variant V seed K", to name the run.
+        public var name: String { "\(variant) seed \(seed) at size \(size)" }
     }
 
-    /// The last row (highest step) of each (variant, size, seed) run.
+    /// The finished runs: the row used of each (variant, size, seed) that reached its size's final step (or the
+    /// step asked for) without diverging.
     public let runs: [Run]
+    /// Runs that diverged (before the step asked for): results without final metrics.
+    public let diverged: [Run]
+    /// Runs whose last row is before their size's final step (or the step asked for).
+    public let unfinished: [Run]
+    /// The step asked for, if any.
+    public let atStep: Int?
+    /// Every run in the file, in file order: finished, diverged and unfinished.
+    public let allRuns: [Run]
     /// The header's column names, in file order.
     public let columns: [String]
     /// The columns a claim can compare on, in file order: those of ``ResultRow``'s schema that are numbers, and
@@ -28,17 +61,25 @@ public struct ResultsTable {
     /// with a line break: cfg-run ends every line it writes with one, so a last line without one was cut off
     /// (by a full disk, a killed process, a copy in progress) and may hold a cut number that still reads as one.
     /// A file that cannot be read says why (no such file, a directory, permission).
-    public init(contentsOfFile path: String) throws(ReadError) {
+    /// `-` reads standard input.
+    public init(contentsOfFile path: String, atStep: Int? = nil) throws(ReadError) {
+        let source = path == "-" ? "<stdin>" : path
         let bytes: [UInt8]
-        do { bytes = try FileReading.contents(ofFile: path, limit: 1 << 32) } catch { throw ReadError(description: error.description) }
+        do { bytes = try FileReading.contents(ofFile: path == "-" ? "/dev/stdin" : path, limit: 1 << 32) }
+        catch { throw ReadError(description: error.description) }
+        try self.init(csv: try ResultsTable.text(of: bytes, source: source), source: source, atStep: atStep)
+    }
+
+    /// The bytes of a results file as text: UTF-8, ending with a line break (see ``init(contentsOfFile:atStep:)``).
+    public static func text(of bytes: [UInt8], source: String) throws(ReadError) -> String {
         guard let text = String(bytes: bytes, encoding: .utf8) else {
-            throw ReadError(description: "\(path): not UTF-8 text (is this a cfg-run results file?)")
+            throw ReadError(description: "\(source): not UTF-8 text (is this a cfg-run results file?)")
         }
         if let last = bytes.last, last != UInt8(ascii: "\n") {
             let line = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-            throw ReadError(description: "\(path):\(line): the last line does not end with a line break: the file looks cut off (cfg-run ends every line with one, so a complete results file ends with a newline); remove the incomplete line or rerun the sweep to rewrite the file")
+            throw ReadError(description: "\(source):\(line): the last line does not end with a line break: the file looks cut off (cfg-run ends every line with one, so a complete results file ends with a newline); remove the incomplete line or rerun the sweep to rewrite the file")
         }
-        try self.init(csv: text, source: path)
+        return text
     }
 
     /// Reads results from CSV text (`\n` or `\r\n` line breaks; `source` names it in errors). Errors name the line
@@ -47,7 +88,7 @@ public struct ResultsTable {
     /// (`NaN`, `Inf` and `-Inf` are numbers, written as cfg-run writes them); a status other than ok or diverged;
     /// a quoted field that is never closed. A last row without a line break is read (a text made in memory need
     /// not end with one); ``init(contentsOfFile:)`` refuses it in a file.
-    public init(csv text: String, source: String = "results") throws(ReadError) {
+    public init(csv text: String, source: String = "results", atStep: Int? = nil) throws(ReadError) {
         func fail(_ line: Int, _ message: String) -> ReadError { ReadError(description: "\(source):\(line): \(message)") }
         var records = CSV.records(text)
         guard !records.isEmpty else { throw ReadError(description: "\(source): empty file, expected a header line") }
@@ -63,7 +104,9 @@ public struct ResultsTable {
         let textColumns = Set(ResultRow.columnNames).subtracting(schemaNumeric)
         // Columns whose values are numbers: checked for the schema's, found out for others.
         var numeric = header.indices.filter { column[header[$0]] == $0 && !textColumns.contains(header[$0]) }
-        var last: [String: (step: Int, run: Run)] = [:]
+        // Per run: its rows' steps and values, in file order.
+        var rowsOf: [String: [(step: Int, values: [String: Double], status: String)]] = [:]
+        var identity: [String: (variant: String, size: String, seed: String, params: Int, nonEmbeddingParams: Int)] = [:]
         var order: [String] = []
         var rows: [(line: Int, fields: [String])] = []
         for record in records {
@@ -80,36 +123,70 @@ public struct ResultsTable {
             numeric.removeAll { ResultsTable.number(fields[$0]) == nil }
             rows.append((record.line, fields))
         }
-        for (_, fields) in rows {
+        for (line, fields) in rows {
             func text(_ name: String) -> String { column[name].map { fields[$0] } ?? "" }
             var values: [String: Double] = [:]
             for i in numeric { values[header[i]] = ResultsTable.number(fields[i]) }
-            let run = Run(variant: text("variant"), size: text("size"), seed: text("seed"),
-                          params: Int(text("params")) ?? 0, nonEmbeddingParams: Int(text("nonembed_params")) ?? 0,
-                          values: values, status: column["status"] != nil ? text("status") : "ok")
-            let key = run.variant + "|" + run.size + "|" + run.seed
-            let step = Int(text("step")) ?? 0
-            if last[key] == nil { order.append(key) }
-            if step >= last[key]?.step ?? Int.min { last[key] = (step, run) }
+            guard let step = Int(text("step")) else { throw fail(line, "column 'step': '\(text("step").prefix(40))' is not a whole number") }
+            let key = [text("variant"), text("size"), text("seed")].joined(separator: "\u{1F}")
+            if rowsOf[key] == nil {
+                order.append(key)
+                identity[key] = (text("variant"), text("size"), text("seed"), Int(text("params")) ?? 0, Int(text("nonembed_params")) ?? 0)
+            }
+            rowsOf[key, default: []].append((step, values, column["status"] != nil ? text("status") : "ok"))
         }
-        runs = order.map { last[$0]!.run }
+        // The step a finished run of each size ends at: the highest any run of that size reached.
+        var finalStep: [String: Int] = [:]
+        for key in order { finalStep[identity[key]!.size] = max(finalStep[identity[key]!.size] ?? Int.min, rowsOf[key]!.map(\.step).max()!) }
+        var all: [Run] = [], finished: [Run] = [], diverged: [Run] = [], unfinished: [Run] = []
+        for key in order {
+            let id = identity[key]!, runRows = rowsOf[key]!.sorted { $0.step < $1.step }
+            let last = runRows.last!
+            let target = atStep ?? finalStep[id.size]!
+            // The row used: the one at the target step; a diverged run's last row if it diverged before it; else
+            // the last row (an unfinished run, named and not used).
+            let used = runRows.last { $0.step == target } ?? last
+            let run = Run(variant: id.variant, size: id.size, seed: id.seed, params: id.params, nonEmbeddingParams: id.nonEmbeddingParams,
+                          values: used.values, status: used.status, step: used.step, lastStep: last.step, finalStep: target)
+            all.append(run)
+            if run.status == "diverged" { diverged.append(run) }
+            else if used.step != target { unfinished.append(run) }
+            else { finished.append(run) }
+        }
+        allRuns = all
+        runs = finished
+        self.diverged = diverged
+        self.unfinished = unfinished
+        self.atStep = atStep
         columns = header
         numericColumns = numeric.map { header[$0] }
+    }
+
+
+    /// The runs of a variant at a size that are not finished results (diverged or unfinished).
+    public func problems(variant: String, size: String) -> [Run] {
+        (diverged + unfinished).filter { $0.variant == variant && $0.size == size }.sorted { $0.seed < $1.seed }
+    }
+
+    /// Names for a message: the first `limit`, then how many more (a file may have thousands of variants).
+    public static func list(_ names: [String], limit: Int = 10) -> String {
+        names.prefix(limit).joined(separator: ", ") + (names.count > limit ? " and \(names.count - limit) more" : "")
     }
 
     /// A field as a number: as cfg-run writes them (including NaN, Inf, -Inf), or as Swift reads a `Double`.
     static func number(_ field: String) -> Double? { ResultRow.number(field) ?? Double(field) }
 
-    /// Sizes ordered by non-embedding parameters (then name).
+    /// Sizes ordered by non-embedding parameters (then name), of every run in the file.
     public var sizes: [String] {
         var params: [String: Int] = [:]
-        for run in runs { params[run.size] = max(params[run.size] ?? 0, run.nonEmbeddingParams) }
+        for run in allRuns { params[run.size] = max(params[run.size] ?? 0, run.nonEmbeddingParams) }
         return params.keys.sorted { (params[$0]!, $0) < (params[$1]!, $1) }
     }
 
+    /// Variants in order of first appearance, of every run in the file.
     public var variants: [String] {
-        var seen: [String] = []
-        for run in runs where !seen.contains(run.variant) { seen.append(run.variant) }
+        var seen: [String] = [], known = Set<String>()
+        for run in allRuns where known.insert(run.variant).inserted { seen.append(run.variant) }
         return seen
     }
 
@@ -135,37 +212,58 @@ public struct ResultsTable {
     }
 
     /// The end-of-sweep summary: per size, each variant's final excess loss and generation accuracy against the
-    /// 1gram baseline, with whether the 95% intervals over seeds separate.
+    /// 1gram baseline, with whether the 95% intervals over seeds separate. The `runs` column counts the finished
+    /// runs averaged; runs that diverged or did not finish are counted there too, listed under the table, and make
+    /// the separation of their line `?` (it cannot be decided without them).
     public func summary(baseline: String = "1gram") -> String {
-        var out = "final evaluation, mean over seeds [95% interval]; Δ = variant - \(baseline); 'sep' = intervals separate\n"
-        out += "size      variant                    excess/char                 Δ excess    sep   gen acc                Δ acc    sep\n"
+        let when = atStep.map { "evaluation at step \($0)" } ?? "final evaluation"
+        var out = "\(when), mean over seeds [95% interval]; Δ = variant - \(baseline); 'sep' = intervals separate\n"
+        out += "size      variant                    runs     excess/char                 Δ excess    sep   gen acc                Δ acc    sep\n"
         for size in sizes {
             let base = ResultsTable.meanInterval(values("excess_per_char", variant: baseline, size: size).map(\.value))
             let baseAcc = ResultsTable.meanInterval(values("gen_accuracy", variant: baseline, size: size).map(\.value))
+            let baseUndecided = !problems(variant: baseline, size: size).isEmpty
             for variant in variants {
+                let finished = runs.filter { $0.variant == variant && $0.size == size }.count
+                let notUsed = problems(variant: variant, size: size)
+                guard finished + notUsed.count > 0 else { continue }
                 let e = ResultsTable.meanInterval(values("excess_per_char", variant: variant, size: size).map(\.value))
                 let a = ResultsTable.meanInterval(values("gen_accuracy", variant: variant, size: size).map(\.value))
-                guard e.mean.isFinite || a.mean.isFinite else { continue }
                 let isBase = variant == baseline
+                let undecided = baseUndecided || !notUsed.isEmpty
                 func interval(_ x: (mean: Double, halfWidth: Double), _ digits: Int, clamp: Bool = false) -> String {
+                    guard x.mean.isFinite else { return "-" }
                     guard x.halfWidth.isFinite else { return String(format: "%.\(digits)f", x.mean) }
                     var (low, high) = (x.mean - x.halfWidth, x.mean + x.halfWidth)
                     if clamp { (low, high) = (max(0, low), min(1, high)) }  // a fraction stays in [0, 1]
                     return String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", x.mean, low, high)
                 }
+                func difference(_ x: Double, _ y: Double, _ digits: Int) -> String {
+                    isBase ? "" : (x - y).isFinite ? String(format: "%+.\(digits)f", x - y) : "-"
+                }
                 func separated(_ x: (mean: Double, halfWidth: Double), _ y: (mean: Double, halfWidth: Double)) -> String {
+                    if isBase { return "" }
+                    if undecided { return "?" }
                     guard x.halfWidth.isFinite, y.halfWidth.isFinite else { return "-" }
                     return abs(x.mean - y.mean) > x.halfWidth + y.halfWidth ? "yes" : "no"
                 }
                 out += size.padding(toLength: 10, withPad: " ", startingAt: 0)
                 out += variant.padding(toLength: 27, withPad: " ", startingAt: 0)
+                out += (notUsed.isEmpty ? "\(finished)" : "\(finished)+\(notUsed.count)*").padding(toLength: 9, withPad: " ", startingAt: 0)
                 out += interval(e, 4).padding(toLength: 28, withPad: " ", startingAt: 0)
-                out += (isBase ? "" : String(format: "%+.4f", e.mean - base.mean)).padding(toLength: 12, withPad: " ", startingAt: 0)
-                out += (isBase ? "" : separated(e, base)).padding(toLength: 6, withPad: " ", startingAt: 0)
+                out += difference(e.mean, base.mean, 4).padding(toLength: 12, withPad: " ", startingAt: 0)
+                out += separated(e, base).padding(toLength: 6, withPad: " ", startingAt: 0)
                 out += interval(a, 3, clamp: true).padding(toLength: 23, withPad: " ", startingAt: 0)
-                out += (isBase ? "" : String(format: "%+.3f", a.mean - baseAcc.mean)).padding(toLength: 9, withPad: " ", startingAt: 0)
-                out += isBase ? "" : separated(a, baseAcc)
+                out += difference(a.mean, baseAcc.mean, 3).padding(toLength: 9, withPad: " ", startingAt: 0)
+                out += separated(a, baseAcc)
                 out += "\n"
+            }
+        }
+        let notUsed = diverged + unfinished
+        if !notUsed.isEmpty {
+            out += "* not in the means above (a diverged run is a result without final metrics; an unfinished run's last row is not final\(atStep == nil ? ": compare at a step every run reached with --at-step N" : "")), so 'sep' is '?' where they belong:\n"
+            for run in notUsed.sorted(by: { ($0.size, $0.variant, $0.seed) < ($1.size, $1.variant, $1.seed) }) {
+                out += "  \(run.name): \(run.problem ?? "")\n"
             }
         }
         return out
@@ -247,12 +345,12 @@ public struct Claim: CustomStringConvertible {
     public func validate(against table: ResultsTable) throws(ParseError) {
         func fail(_ why: String) -> ParseError { ParseError(description: "the claim '\(text)' \(why)") }
         func listed(_ names: [String], _ what: String) -> String {
-            names.isEmpty ? "the file has no result rows" : "\(what) in the file: \(names.joined(separator: ", "))"
+            names.isEmpty ? "the file has no result rows" : "\(what) in the file: \(ResultsTable.list(names))"
         }
         for variant in [a, b] where !table.variants.contains(variant) {
             throw fail("names the variant '\(variant)', which has no runs in the file (\(listed(table.variants, "variants")))")
         }
-        let numeric = "numeric columns: \(table.numericColumns.joined(separator: ", "))"
+        let numeric = "numeric columns: \(ResultsTable.list(table.numericColumns, limit: 30))"
         if !table.columns.contains(metric) {
             throw fail("compares on '\(metric)', which is not a column of the file (\(numeric))")
         }
@@ -266,60 +364,108 @@ public struct Claim: CustomStringConvertible {
         }
     }
 
-    /// Checks the claim; returns the lines that explain the verdict, and whether it holds.
+    /// How a claim came out. `undecided`: it needs a run that diverged or did not finish (or a seed that has no
+    /// partner), so the file cannot say; like `fails`, it is not a finding that holds.
+    public enum Verdict: String { case holds, fails, undecided }
+
+    /// Checks the claim; returns the lines that explain the verdict, and whether it holds (an undecided claim
+    /// does not).
     public func check(_ table: ResultsTable) -> (holds: Bool, explanation: [String]) {
+        let (verdict, lines) = evaluate(table)
+        return (verdict == .holds, lines)
+    }
+
+    /// Checks the claim on the finished runs of `table`. Every size it covers must have finished runs of both
+    /// variants; a diverged or unfinished run of either variant at such a size makes the claim undecided there
+    /// (named in the explanation), as does, with `for every seed`, a seed that one variant has and the other lacks.
+    /// Failing anywhere makes the claim fail; otherwise undecided anywhere makes it undecided.
+    public func evaluate(_ table: ResultsTable) -> (verdict: Verdict, explanation: [String]) {
         var lines: [String] = []
         for variant in [a, b] where !table.variants.contains(variant) {
-            return (false, ["no runs of variant '\(variant)' (the file has: \(table.variants.joined(separator: ", ")))"])
+            return (.fails, ["no runs of variant '\(variant)' (the file has: \(ResultsTable.list(table.variants)))"])
+        }
+        var failed = false, undecided = false
+        /// The runs at `size` that keep the claim from being decided there, named in the explanation.
+        func blocked(at size: String) -> Bool {
+            var problems = (table.problems(variant: a, size: size) + table.problems(variant: b, size: size))
+                .map { "\($0.name) \($0.problem ?? "")" }
+            // A finished run without a finite value, beside runs with one: leaving it out would choose the seeds.
+            for variant in [a, b] {
+                let finished = table.runs.filter { $0.variant == variant && $0.size == size }
+                let missing = finished.filter { !($0.values[metric]?.isFinite ?? false) }
+                if missing.count < finished.count {
+                    problems += missing.map { "\($0.name) has \(metric) = \($0.values[metric].map { "\($0)" } ?? "no value")" }
+                }
+            }
+            for problem in problems { lines.append("size \(size): \(problem): cannot be decided without it") }
+            if !problems.isEmpty { undecided = true }
+            return !problems.isEmpty
         }
         switch form {
         case .compare(let less, let sizes, let everySeed, let margin):
-            let checked = sizes ?? table.sizes
-            var holds = true
-            for size in checked {
+            for size in sizes ?? table.sizes {
                 let xs = table.values(metric, variant: a, size: size), ys = table.values(metric, variant: b, size: size)
+                let isBlocked = blocked(at: size)
                 guard !xs.isEmpty, !ys.isEmpty else {
-                    lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b)")
-                    holds = false
+                    if !isBlocked {
+                        lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b)")
+                        failed = true
+                    }
                     continue
                 }
                 var pairs: [(String, Double)] = []
                 if everySeed {
-                    let byseed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
-                    for x in xs { if let y = byseed[x.seed] { pairs.append(("seed \(x.seed)", x.value - y)) } }
-                    if pairs.isEmpty { lines.append("size \(size): no seed has both variants"); holds = false; continue }
+                    let bySeed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
+                    let seedsOfA = Set(xs.map(\.seed))
+                    for x in xs {
+                        if let y = bySeed[x.seed] { pairs.append(("seed \(x.seed)", x.value - y)) }
+                        else if !isBlocked { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s"); undecided = true }
+                    }
+                    for y in ys where !seedsOfA.contains(y.seed) && !isBlocked {
+                        lines.append("size \(size), seed \(y.seed): no \(a) value to pair with \(b)'s")
+                        undecided = true
+                    }
                 } else {
                     let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
                     pairs.append(("mean", mx - my))
                 }
                 for (label, difference) in pairs {
                     let ok = less ? difference < -margin : difference > margin
-                    if !ok { holds = false }
-                    lines.append(String(format: "size %@, %@: %@ - %@ = %+.5f %@ (needs %@ %@)", size, label, a, b,
+                    // A seed that fails fails the claim; a mean without some runs decides nothing.
+                    if !ok && (everySeed || !isBlocked) { failed = true }
+                    lines.append(String(format: "size %@, %@: %@ - %@ = %+.5f %@ (needs %@ %@)%@", size, label, a, b,
                                         difference, ok ? "ok" : "FAILS", less ? "<" : ">",
-                                        less ? String(format: "%.5f", -margin) : String(format: "%.5f", margin)))
+                                        less ? String(format: "%.5f", -margin) : String(format: "%.5f", margin),
+                                        isBlocked ? " (finished runs only)" : ""))
                 }
             }
-            return (holds, lines)
         case .trend(let increasing):
             var previous: Double?
-            var holds = true
+            var compared = 0
             for size in table.sizes {
                 let xs = table.values(metric, variant: a, size: size).map(\.value)
                 let ys = table.values(metric, variant: b, size: size).map(\.value)
-                guard !xs.isEmpty, !ys.isEmpty else { continue }
+                if blocked(at: size) { previous = nil; continue }
+                guard !xs.isEmpty, !ys.isEmpty else {
+                    // A size without values breaks the trend's chain: it cannot be said to hold across it.
+                    lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b): the trend cannot hold across it")
+                    failed = true
+                    previous = nil
+                    continue
+                }
                 let difference = xs.reduce(0, +) / Double(xs.count) - ys.reduce(0, +) / Double(ys.count)
                 var verdict = ""
                 if let previous {
                     let ok = increasing ? difference > previous : difference < previous
-                    if !ok { holds = false }
+                    if !ok { failed = true }
                     verdict = ok ? " ok" : " FAILS"
                 }
                 lines.append(String(format: "size %@: mean %@ - %@ = %+.5f%@", size, a, b, difference, verdict))
                 previous = difference
+                compared += 1
             }
-            if lines.count < 2 { holds = false; lines.append("needs at least two sizes with both variants") }
-            return (holds, lines)
+            if compared < 2 && !failed && !undecided { failed = true; lines.append("needs at least two sizes with both variants") }
         }
+        return (failed ? .fails : undecided ? .undecided : .holds, lines)
     }
 }

@@ -76,11 +76,13 @@ public struct RunExecutor {
         }
         let bytes = config.estimatedBytes(batch: batch, seq: window)
         if bytes > memoryLimit {
-            return SweepError(String(format: "%@ needs about %.1f GB of memory (batch %d x window %d; the limit is %.1f GB, see --max-memory): use a smaller n, model, batch or window",
-                                     label, bytes / 1e9, batch, window, memoryLimit / 1e9))
+            return SweepError("\(label) needs about \(gigabytes(bytes)) of memory (batch \(batch) x window \(window); the limit is \(gigabytes(memoryLimit)), see --max-memory): use a smaller n, model, batch or window")
         }
         return nil
     }
+
+    /// Bytes in GB with three significant digits (0.00412 GB, 12.3 GB), so that small limits do not read as 0.0.
+    static func gigabytes(_ bytes: Double) -> String { String(format: "%.3g GB", bytes / 1e9) }
 
     static func count(_ x: Double) -> String { x < 1e15 ? String(format: "%.0f", x) : String(format: "%.2g", x) }
 
@@ -214,7 +216,7 @@ public struct RunExecutor {
 
     private func baseRow(model: GPT, config: GPTConfig) -> ResultRow {
         var row = ResultRow()
-        row.grammar = URL(fileURLWithPath: data.settings.grammarPath).deletingPathExtension().lastPathComponent
+        row.grammar = directory.grammarName
         row.variant = unit.design.description
         row.size = unit.size.name
         row.layers = unit.size.layers

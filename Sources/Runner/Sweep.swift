@@ -234,3 +234,53 @@ public struct SweepRows {
         ([ResultRow.header] + rows.map(\.csvLine)).map { $0 + "\n" }.joined()
     }
 }
+
+extension Sweep {
+    /// Whether `text`, the contents of a results file that has no state folder beside it (a committed CSV on a
+    /// fresh clone, say), is exactly the finished result of this sweep: every unit in sweep order with a row at
+    /// every evaluation step (a diverged run up to its last step), each row naming `grammarName`, the unit's model
+    /// shape, this sweep's generation samples, learning rate at that step and validation entropy, and the text
+    /// written as cfg-run writes it. Returns the rows, or why the file is not that result. Such a file need not be
+    /// trained again; any other is not the sweep's to replace.
+    public func finishedResults(in text: String, source: String, data: SweepData, grammarName: String) -> Result<[ResultRow], SweepError> {
+        let rows: [ResultRow]
+        do { rows = try ResultRow.rows(csv: text, source: source) } catch { return .failure(SweepError(error.description)) }
+        guard SweepRows.csv(rows) == text else {
+            return .failure(SweepError("\(source) is not written as cfg-run writes results (edited, or from another version)"))
+        }
+        // Numbers compare as the CSV writes them (the text was just checked to be written that way).
+        let schedule = settings.learningRateSchedule
+        func rate(_ step: Int) -> String { String(format: "%.6g", Double(schedule.rate(at: step - 1))) }
+        let entropy = String(format: "%.6f", data.trueEntropyPerCharacter)
+        var offset = 0
+        for unit in units {
+            let name = "\(unit.size.name) \(unit.design) seed \(unit.seed)"
+            var unitRows: [ResultRow] = []
+            while offset < rows.count, rows[offset].size == unit.size.name, rows[offset].variant == unit.design.description,
+                  rows[offset].seed == unit.seed {
+                unitRows.append(rows[offset])
+                offset += 1
+            }
+            var expected = settings.evaluationSteps
+            if let last = unitRows.last, last.status == "diverged" { expected = expected.filter { $0 < last.step } + [last.step] }
+            guard unitRows.map(\.step) == expected else {
+                return .failure(SweepError("\(source) holds rows for steps \(SweepDirectory.describe(unitRows.map(\.step))) of \(name), where this sweep has \(SweepDirectory.describe(expected))"))
+            }
+            for row in unitRows {
+                let problem: String? =
+                    row.grammar != grammarName ? "grammar \(row.grammar), not \(grammarName)"
+                    : (row.layers, row.dModel, row.heads) != (unit.size.layers, unit.size.width, unit.size.heads) ? "another model shape"
+                    : row.genSamples != settings.generationSamples ? "\(row.genSamples) generation samples, not \(settings.generationSamples)"
+                    : String(format: "%.6g", row.learningRate) != rate(row.step) ? "learning rate \(row.learningRate) at step \(row.step), where this sweep's schedule has \(rate(row.step))"
+                    : String(format: "%.6f", row.trueEntropy) != entropy ? "the validation set's entropy \(row.trueEntropy), not \(entropy) (another validation set or grammar)"
+                    : nil
+                if let problem { return .failure(SweepError("\(source): the row of \(name) at step \(row.step) has \(problem)")) }
+            }
+        }
+        guard offset == rows.count else {
+            let row = rows[offset]
+            return .failure(SweepError("\(source) holds rows of \(row.size) \(row.variant) seed \(row.seed) at that place, which this sweep does not have there"))
+        }
+        return .success(rows)
+    }
+}

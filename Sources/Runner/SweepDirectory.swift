@@ -27,6 +27,9 @@ public final class SweepDirectory {
     public let manifest: Manifest
     /// A fingerprint of `sweep.json`'s bytes; shard row checksums and checkpoints are bound to it.
     let fingerprint: UInt64
+    /// The grammar the runs were trained on, by content (`grammar.json`); nil only for a folder of an older cfg-run
+    /// opened by `openExisting` before any run used it.
+    public private(set) var grammar: GrammarRecord?
     private let lock: FileLock
 
     public struct Manifest: Codable, Equatable, Sendable {
@@ -46,12 +49,16 @@ public final class SweepDirectory {
     }
 
     static let manifestName = "sweep.json"
+    static let grammarName = "grammar.json"
     static let lockName = "sweep.lock"
 
-    /// Opens the directory of a sweep with `settings` and `units`, creating it if it is new. Throws, touching no
-    /// results, if it holds a sweep with other settings or units, if `sweep.json` is unreadable, or if another process
-    /// holds it (the error names that process).
-    public static func open(_ path: String, settings: SweepSettings, units: [RunUnit], access: Access) throws -> SweepDirectory {
+    /// Opens the directory of a sweep with `settings`, `units` and `grammar`, creating it if it is new. Throws,
+    /// touching no results, if it holds a sweep with other settings or units, or runs of another grammar (by content:
+    /// the grammar's path may be spelled another way, or be a copy), if `sweep.json` is unreadable, or if another
+    /// process holds it (the error names that process). A folder made by a cfg-run that did not record its grammar
+    /// takes `grammar` as its own now; `log` hears that.
+    public static func open(_ path: String, settings: SweepSettings, units: [RunUnit], grammar: GrammarRecord,
+                            access: Access, log: (String) -> Void = { _ in }) throws -> SweepDirectory {
         if let kind = FileSystem.kind(of: path), kind != .directory {
             throw SweepError("\(path) exists and is not a folder; cfg-run keeps a sweep's state there (move that file away, or use another --out)")
         }
@@ -68,6 +75,8 @@ public final class SweepDirectory {
             if !leftovers.isEmpty {
                 throw SweepError("\(path) holds runs (\(leftovers.prefix(3).joined(separator: ", "))\(leftovers.count > 3 ? ", ..." : "")) but no \(manifestName) saying which settings made them; delete the folder to start over, or use another --out")
             }
+            // The grammar first: a folder with sweep.json but no grammar.json is one of an older cfg-run.
+            try writeGrammar(grammar, in: path)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             bytes = try encoder.encode(expected)
@@ -76,11 +85,45 @@ public final class SweepDirectory {
         guard let found = try? JSONDecoder().decode(Manifest.self, from: bytes) else {
             throw SweepError("\(manifestPath) is unreadable (not the settings file of a cfg-run sweep, or damaged); delete \(path) to start that sweep over, or use another --out")
         }
-        if found != expected {
+        // The grammar is known by its content (below), not by how its path is spelled.
+        var comparable = expected.settings
+        comparable.grammarPath = found.settings.grammarPath
+        if found != Manifest(settings: comparable, units: expected.units) {
             throw SweepError("\(path) holds a sweep with other settings or runs (\(SweepDirectory.differences(found, expected).joined(separator: "; "))); rerun with the same arguments, use another --out, or delete that folder to start over")
         }
+        if let recorded = try readGrammar(in: path) {
+            if let change = recorded.change(to: grammar) {
+                throw SweepError("\(settings.grammarPath) is not the grammar the runs in \(path) were trained on (\(path)/\(grammarName) records its rules): \(change). Restore the grammar, or give the changed one another --out")
+            }
+        } else {
+            try writeGrammar(grammar, in: path)
+            log("note: \(path) was made by a cfg-run that did not record the grammar's rules; it records those of \(settings.grammarPath) now, and every later use of this folder must have the same rules")
+        }
         if access.exclusive { FileSystem.removeLeftoverTemporaryFiles(in: path) }
-        return SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        let directory = SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        directory.grammar = grammar
+        return directory
+    }
+
+    private static func readGrammar(in path: String) throws -> GrammarRecord? {
+        let file = path + "/" + grammarName
+        guard FileSystem.exists(file) else { return nil }
+        guard let record = try? JSONDecoder().decode(GrammarRecord.self, from: try FileSystem.read(file)) else {
+            throw SweepError("\(file) is unreadable (damaged); it records the grammar of the runs in \(path): delete \(path) to start that sweep over, or use another --out")
+        }
+        return record
+    }
+
+    private static func writeGrammar(_ grammar: GrammarRecord, in path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted]
+        try FileSystem.writeAtomically(try encoder.encode(grammar), to: path + "/" + grammarName)
+    }
+
+    /// The `grammar` column of this sweep's rows: the name of the grammar file the sweep was made with (without
+    /// its folder and extension), whatever spelling or copy later runs read the same rules from.
+    public var grammarName: String {
+        URL(fileURLWithPath: manifest.settings.grammarPath).deletingPathExtension().lastPathComponent
     }
 
     /// Opens the directory of an existing sweep, whatever its settings (for `merge`).
@@ -94,7 +137,9 @@ public final class SweepDirectory {
             throw SweepError("\(manifestPath) is unreadable (not the settings file of a cfg-run sweep, or damaged)")
         }
         let lock = try takeLock(path, access: .shared)
-        return SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        let directory = SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        directory.grammar = try readGrammar(in: path)
+        return directory
     }
 
     private init(path: String, manifest: Manifest, fingerprint: UInt64, lock: FileLock) {
@@ -141,7 +186,9 @@ public final class SweepDirectory {
             for (key, value) in object { add(value, key) }
             return flat
         }
-        let a = fields(found.settings), b = fields(expected.settings)
+        var a = fields(found.settings), b = fields(expected.settings)
+        // The grammar is compared by content, not by its path's spelling.
+        (a["grammarPath"], b["grammarPath"]) = (nil, nil)
         var out = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
             .map { "\($0): \(a[$0] ?? "-") there, \(b[$0] ?? "-") here" }
         if found.units != expected.units {
@@ -346,8 +393,8 @@ extension SweepDirectory {
             return "the evaluation interval differs (\(earlier.effectiveEvalEvery) steps there, \(later.effectiveEvalEvery) here): give --eval-every \(earlier.effectiveEvalEvery)"
         }
         var a = earlier, b = later
-        (a.steps, a.warmupSteps, a.evalEvery) = (0, 0, 0)
-        (b.steps, b.warmupSteps, b.evalEvery) = (0, 0, 0)
+        (a.steps, a.warmupSteps, a.evalEvery, a.grammarPath) = (0, 0, 0, "")
+        (b.steps, b.warmupSteps, b.evalEvery, b.grammarPath) = (0, 0, 0, "")
         guard a == b else {
             return "the sweeps differ in more than their budget (\(differences(Manifest(settings: earlier, units: []), Manifest(settings: later, units: [])).filter { !$0.hasPrefix("steps") }.joined(separator: "; ")))"
         }
@@ -361,15 +408,26 @@ extension SweepDirectory {
     /// unit by unit. `selected` limits it to some units (one task of a job array). Crash-safe: a unit is seeded shard
     /// first, checkpoint last, so an interrupted seeding is redone.
     public func seed(from earlier: SweepDirectory, only selected: [RunUnit]? = nil) throws -> [String] {
+        var log: [String] = []
         if let problem = SweepDirectory.extensionProblem(from: earlier.manifest.settings, to: manifest.settings) {
             throw SweepError("cannot extend \(earlier.path): \(problem)")
         }
         guard earlier.manifest.units == manifest.units else {
             throw SweepError("cannot extend \(earlier.path): it holds other runs (the sizes, variants and seeds must be the same)")
         }
+        if let grammar {
+            if let recorded = earlier.grammar {
+                if let change = recorded.change(to: grammar) {
+                    throw SweepError("cannot extend \(earlier.path): its runs were trained on another grammar than \(manifest.settings.grammarPath) (\(earlier.path)/\(SweepDirectory.grammarName) records its rules): \(change)")
+                }
+            } else {
+                try SweepDirectory.writeGrammar(grammar, in: earlier.path)
+                earlier.grammar = grammar
+                log.append("note: \(earlier.path) was made by a cfg-run that did not record the grammar's rules; it records those of \(manifest.settings.grammarPath) now")
+            }
+        }
         let earlierDecayStart = earlier.manifest.settings.decayStart!
         let evaluationSteps = Set(manifest.settings.evaluationSteps)
-        var log: [String] = []
         for unit in selected ?? manifest.units {
             let unitLock = try lockUnit(unit)
             defer { unitLock.release() }
@@ -382,14 +440,16 @@ extension SweepDirectory {
                 (source, step, rows) = (earlier.checkpointPath(unit), at, earlierRows)
             case .finished(let earlierRows) where earlierRows.last?.status == "diverged" && earlierRows.last!.step <= earlierDecayStart:
                 // Diverged in the stable phase: the longer budget diverges at the same step, with the same rows.
-                try writeShard(earlierRows, of: unit)
+                try writeShard(named(earlierRows), of: unit)
                 try markDone(unit, rows: earlierRows)
                 log.append("\(unit.id): diverged at step \(earlierRows.last!.step) of \(earlier.path), as it does here")
                 continue
             case .inProgress(_, let earlierRows), .finished(let earlierRows):
                 source = earlier.stableCheckpointPath(unit)
                 guard FileSystem.exists(source) else {
-                    throw SweepError("\(source) is missing: \(unit.id) went past the end of its stable phase (step \(earlierDecayStart)) and cannot be extended; delete its files here to train it from the start")
+                    // Training from the start gives the same rows; it only costs the stable phase again.
+                    log.append("\(unit.id): \(source) (the end of its stable phase) is missing, so it is trained from the start here (the same rows, \(earlierDecayStart) more steps)")
+                    continue
                 }
                 (step, rows) = (earlierDecayStart, earlierRows)
             }
@@ -399,11 +459,21 @@ extension SweepDirectory {
             } catch let error as Checkpoint.Failure {
                 throw SweepError(error.description)
             }
-            try writeShard(rows.filter { $0.step <= step && evaluationSteps.contains($0.step) }, of: unit)
+            try writeShard(named(rows.filter { $0.step <= step && evaluationSteps.contains($0.step) }), of: unit)
             do { try Checkpoint.copy(source, to: checkpointPath(unit), merging: checkpointBinding) }
             catch { throw SweepError(error.description) }
             log.append("\(unit.id): continues from step \(step) of \(earlier.path)")
         }
         return log
+    }
+
+    /// Rows carried over from another sweep, with this sweep's grammar name (the same rules may have been read
+    /// from another file name there).
+    private func named(_ rows: [ResultRow]) -> [ResultRow] {
+        rows.map { row in
+            var row = row
+            row.grammar = grammarName
+            return row
+        }
     }
 }

@@ -40,8 +40,21 @@ let benchSpec = CommandSpec(
     whose expected string length is over \(Int(GrammarSampler.maximumExpectedLength)) terminals is refused, as by 'cfg-run sample'.
     """)
 
+/// The options each kind of benchmark reads; any other given with it would be ignored, so it is refused.
+private let benchOptions: [(kind: String, options: Set<String>)] = [
+    ("--gemm", ["--gemm", "--threads", "--repeats", "--json"]),
+    ("--grammar", ["--grammar", "--strings", "--repeats", "--seed", "--json"]),
+    ("a model (the default)", ["--layers", "--d", "--heads", "--batch", "--seq", "--steps", "--threads", "--input", "--output",
+                               "--terminals", "--positions", "--max-memory", "--generate", "--json"]),
+]
+
 func runBench(_ arguments: ParsedArguments) throws -> Int32 {
-    if arguments.flag("--gemm") { return try runGEMMBench(arguments) }
+    let kind = arguments.flag("--gemm") ? 0 : arguments.string("--grammar") != nil ? 1 : 2
+    let given = Set(arguments.values.keys).union(arguments.flags)
+    if let stray = given.subtracting(benchOptions[kind].options).sorted().first {
+        throw UsageError("\(stray) does not apply to the benchmark of \(benchOptions[kind].kind)\(kind == 2 ? "" : " (given by \(benchOptions[kind].kind))"), so it would be ignored: leave it out, or run that benchmark separately")
+    }
+    if kind == 0 { return try runGEMMBench(arguments) }
     guard let path = arguments.string("--grammar") else { return try runModelBench(arguments) }
     let strings = try arguments.int("--strings", default: 1000, range: 1...Int.max)
     let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
@@ -101,7 +114,7 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
         func stats(_ values: [Double]) -> String {
             "{\"median\": \(median(values)), \"min\": \(values.min()!), \"max\": \(values.max()!)}"
         }
-        print("{\"grammar\": \"\(path)\", \"threads\": 1, \"repeats\": \(repeats), \"strings\": \(strings), \"mean_length\": \(meanLength), \"sample_terminals_per_s\": \(stats(sampling)), \"check_strings_per_s\": \(stats(checking)), \"next_symbol_strings_per_s\": \(stats(nextSymbols))}")
+        print("{\"grammar\": \(jsonString(path)), \"threads\": 1, \"repeats\": \(repeats), \"strings\": \(strings), \"mean_length\": \(meanLength), \"sample_terminals_per_s\": \(stats(sampling)), \"check_strings_per_s\": \(stats(checking)), \"next_symbol_strings_per_s\": \(stats(nextSymbols))}")
         return 0
     }
     func row(_ label: String, _ values: [Double], _ unit: String) -> String {
@@ -113,6 +126,23 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
     print(row("check (membership + inside)", checking, "strings/s"))
     print(row("next-symbol distributions", nextSymbols, "strings/s"))
     return 0
+}
+
+/// `text` as a JSON string literal, quotes and control characters escaped.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            out += scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : String(scalar)
+        }
+    }
+    return out + "\""
 }
 
 /// The median of measurements (the mean of the middle two for an even count).
@@ -134,7 +164,17 @@ func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws
                          heads: try arguments.int("--heads", default: 4, range: 1...1000))
     let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
                                              range: 0.001...1e6)) * 1e9
-    let positions: GPTConfig.Positions = arguments.string("--positions") == "rotary" ? .rotary : .learned
+    let positions = try positionsOption(arguments, default: .learned)
+    // A design that changes one side only has 1gram's other side: timing it there would mislabel a 1gram model.
+    let oneGram = try VocabularyDesign(parsing: "1gram").definition
+    if input.definition.inputLayer == oneGram.inputLayer, input.definition.inputVocabulary(alphabet: v) == oneGram.inputVocabulary(alphabet: v),
+       input.description != "1gram" {
+        throw UsageError("--input \(input): that design's input side is 1gram's (it changes the heads only); time its heads with --output \(input)")
+    }
+    if output.definition.classes(alphabet: v) == oneGram.classes(alphabet: v), output.definition.predictionWeights == oneGram.predictionWeights,
+       output.description != "1gram" {
+        throw UsageError("--output \(output): that design's output side is 1gram's (it changes the input only); time its input side with --input \(output)")
+    }
     return try usage {
         try RunExecutor.modelConfig(input: input, output: output, size: size, alphabet: v, window: seq, batch: batch,
                                     positions: positions, memoryLimit: memoryLimit).get()

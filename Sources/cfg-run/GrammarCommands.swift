@@ -52,13 +52,22 @@ let checkSpec = CommandSpec(
     options: [
         OptionSpec("--logprob", help: "also print the natural log of each string's probability (tab-separated)"),
         OptionSpec("--threads", value: "N", help: "worker threads (default: all cores); the output does not depend on it"),
+        OptionSpec("--work-limit", value: "N", help: "chart combinations one string may take (default \(defaultWorkLimit), a few seconds); past it the line is 'error'"),
     ],
     details: """
     Reads one string per line (terminals separated by white space; '\\r' is white space, so CRLF files read
     fine) from FILE, or standard input when FILE is '-' or absent, and prints one verdict per line: 'ok' or
     'reject'. A summary goes to stderr. Exit status 1 if any line is rejected; 'error' (exit status 2) marks a
-    line that is not UTF-8 text or a string beyond the parser's size limits.
+    line that is not UTF-8 text, or a string beyond the parser's size limits or its --work-limit.
+    Time is linear in the number of lines (they are read in batches, in bounded memory). The parse of one string
+    is exact (a chart parser): for the layered, unambiguous grammars of the cfg3 family it is fast, but for an
+    ambiguous grammar it is cubic in the string's length (S -> S S | a: 1,000 a's take about a second, 3,000
+    about twenty), so --work-limit bounds each string and no single line can stall the check. The grammar and
+    the strings cannot both come from standard input.
     """)
+
+/// `check --work-limit`'s default: about 2-3 seconds of parsing on one core.
+let defaultWorkLimit = 500_000_000
 
 /// The verdict on one input line of `cfg-run check`.
 enum LineVerdict {
@@ -85,8 +94,12 @@ func displayToken(_ token: String, limit: Int = 40) -> String {
 func runCheck(_ arguments: ParsedArguments) throws -> Int32 {
     let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
     let withLogProbability = arguments.flag("--logprob")
-    let grammar = try loadGrammar(arguments.positionals[0])
+    let workLimit = try arguments.int("--work-limit", default: defaultWorkLimit, range: 1...Int.max)
     let inputName = arguments.positionals.count > 1 ? arguments.positionals[1] : "-"
+    if arguments.positionals[0] == "-" && inputName == "-" {
+        throw UsageError("the grammar is read from standard input, so the strings cannot be: give them as a file (cfg-run check - STRINGS.txt)")
+    }
+    let grammar = try loadGrammar(arguments.positionals[0])
     let shownName = inputName == "-" ? "<stdin>" : inputName
     // The input is read in batches of lines, so any amount of it (even an endless stream) takes bounded memory;
     // verdicts are printed batch by batch, in line order.
@@ -119,7 +132,7 @@ func runCheck(_ arguments: ParsedArguments) throws -> Int32 {
                         verdicts[i] = .invalidUTF8(column: column)
                     case .success(let ids):
                         do {
-                            let logP = try parser.logProbability(ids)
+                            let logP = try parser.logProbability(ids, workLimit: workLimit)
                             verdicts[i] = logP > -.infinity ? .accepted(logProbability: logP) : .rejected
                         } catch {
                             verdicts[i] = .beyondLimits("\(error)")

@@ -11,16 +11,20 @@ let kgramSpec = CommandSpec(
         OptionSpec("--seeds", value: "1,2,3", help: "training streams: the sentences of the sweep runs with these seeds (default 1)"),
         OptionSpec("--window", value: "N", help: "as the sweep's --window: longer sentences are skipped, as a run skips them"),
         OptionSpec("--val-samples", value: "N", help: "validation sentences, as the sweep's (default \(SweepSettings.defaults.validationSamples))"),
-        OptionSpec("--data-seed", value: "S", help: "seed of the validation set, as the sweep's (default \(SweepSettings.defaults.dataSeed))"),
+        OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws, as the sweep's (default \(SweepSettings.defaults.dataSeed))"),
+        OptionSpec("--gen-samples", value: "N", help: "sentences sampled from each model for gen_accuracy (default 2000; 0: none)"),
         OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (default: stdout)"),
     ],
     details: """
     For each seed, fits interpolated Witten-Bell k-gram models on the sentences a sweep's run with that seed trains
     on (its own seeded stream, the same sentences in the same order, those longer than the window skipped), up to
     each --chars count, and scores them on the sweep's validation set (the same sentences as a sweep with the same
-    --val-samples, --data-seed and --window): columns grammar, model, order, chars, seed, val_loss_per_char,
-    true_entropy_per_char, excess_per_char. A table's neural numbers next to these say which regime they are in:
-    a model no better than a k-gram on the same characters has learnt local statistics only.
+    --val-samples, --data-seed and --window), and by generation accuracy: --gen-samples sentences sampled from
+    the model from the sentence start (temperature 1), each checked with the exact parser (it must end within the
+    window), with a 95% Wilson interval. Columns: grammar, model, order, chars, seed, val_loss_per_char,
+    true_entropy_per_char, excess_per_char, gen_accuracy, gen_accuracy_lo, gen_accuracy_hi, gen_samples. A table's
+    neural numbers next to these say which regime they are in: a model no better than a k-gram on the same
+    characters has learnt local statistics only (on a shallow grammar a high-order k-gram also generates well).
     """)
 
 func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
@@ -32,16 +36,13 @@ func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
         }
         return n
     }
-    let orders: ClosedRange<Int>
     let orderText = arguments.string("--orders") ?? "3-10"
-    let bounds = orderText.split(separator: "-").compactMap { Int($0) }
-    if bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1], bounds[1] <= 16 {
-        orders = bounds[0]...bounds[1]
-    } else if bounds.count == 1, bounds[0] >= 1, bounds[0] <= 16, !orderText.contains("-") {
-        orders = bounds[0]...bounds[0]
-    } else {
+    // Exactly K or K1-K2: every piece a whole number (so '3--5', '3-x-5' and '3-5-' are refused, not read as 3-5).
+    let bounds = orderText.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+    guard (1...2).contains(bounds.count), let low = bounds.first!, let high = bounds.last!, 1 <= low, low <= high, high <= 16 else {
         throw UsageError("--orders expects K or K1-K2 within 1...16, got '\(orderText)'")
     }
+    let orders = low...high
     let seeds = try listOption(arguments, "--seeds", default: "1") { text -> UInt64 in
         guard let seed = UInt64(text) else { throw UsageError("--seeds expects non-negative integers, got '\(text)'") }
         return seed
@@ -51,20 +52,28 @@ func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
     settings.window = try arguments.int("--window", default: settings.window, range: 2...100_000)
     settings.validationSamples = try arguments.int("--val-samples", default: settings.validationSamples, range: 1...10_000_000)
     settings.dataSeed = try arguments.uint64("--data-seed", default: settings.dataSeed)
-    let out = try arguments.string("--out").map { out in try usage { try FileSystem.resolveOutputFile(out) } }
+    let samples = try arguments.int("--gen-samples", default: 2000, range: 0...10_000_000)
+    let out = try arguments.string("--out").map { out in try usage { try FileSystem.prepareOutputFile(out, inputs: [path]) } }
     let grammar = try loadGrammar(path)
     let data = try usage { try SweepData(settings: settings, grammar: grammar, log: printError) }
     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-    var csv = "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char\n"
+    var csv = "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char,gen_accuracy,gen_accuracy_lo,gen_accuracy_hi,gen_samples\n"
     if out == nil { print(csv, terminator: "") }
     for seed in seeds {
         let rows = try usage {
             try CharacterNGramCalibration.rows(data: data, orders: orders, characters: characters, seed: seed,
-                                               progress: { printError("seed \(seed): \($0)") })
+                                               generationSamples: samples, progress: { printError("seed \(seed): \($0)") })
         }
         for row in rows {
-            let line = String(format: "%@,kgram-wb,%d,%d,%llu,%.6f,%.6f,%.6f", CSV.quote(name), row.order, row.characters,
-                              row.seed, row.lossPerCharacter, data.trueEntropyPerCharacter, row.excessPerCharacter)
+            var accuracy = ResultRow()
+            accuracy.genAccuracy = row.generationAccuracy
+            accuracy.genSamples = samples
+            if samples > 0 {
+                (accuracy.genLow, accuracy.genHigh) = Evaluation.wilson(successes: row.generationSuccesses, trials: samples)
+            }
+            let line = String(format: "%@,kgram-wb,%d,%d,%llu,%.6f,%.6f,%.6f,%@", CSV.quote(name), row.order, row.characters,
+                              row.seed, row.lossPerCharacter, data.trueEntropyPerCharacter, row.excessPerCharacter,
+                              accuracy.generationColumns)
             csv += line + "\n"
             if out == nil { print(line) }
         }

@@ -87,10 +87,23 @@ func listOption<T>(_ arguments: ParsedArguments, _ name: String, default value: 
 
 func floatOption(_ arguments: ParsedArguments, _ name: String, default value: Float, range: ClosedRange<Float>) throws -> Float {
     guard let text = arguments.string(name) else { return value }
-    guard let parsed = Float(text), range.contains(parsed) else {
+    guard let exact = Double(text), let parsed = Float(exactly: Float(exact)), range.contains(parsed) else {
         throw UsageError("\(name) expects a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
     }
-    return parsed
+    // The training arithmetic is 32-bit: a value that would round to 0 there is refused, not silently zeroed.
+    if exact != 0 && parsed == 0 {
+        throw UsageError("\(name) \(text) is too small for 32-bit floating point (it would be 0); give 0 or at least \(Float.leastNormalMagnitude)")
+    }
+    return parsed + 0  // -0 reads as 0
+}
+
+/// `--positions`, for every command that takes it.
+func positionsOption(_ arguments: ParsedArguments, default value: GPTConfig.Positions) throws -> GPTConfig.Positions {
+    guard let text = arguments.string("--positions") else { return value }
+    guard let positions = GPTConfig.Positions(rawValue: text) else {
+        throw UsageError("--positions expects learned or rotary, got '\(text)'")
+    }
+    return positions
 }
 
 /// A library error that is the user's to fix: exit status 2 with its message.
@@ -137,12 +150,7 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     case let other:
         throw UsageError("--schedule expects cosine or wsd, got '\(other)'")
     }
-    if let positions = arguments.string("--positions") {
-        guard let value = GPTConfig.Positions(rawValue: positions) else {
-            throw UsageError("--positions expects learned or rotary, got '\(positions)'")
-        }
-        settings.positions = value
-    }
+    settings.positions = try positionsOption(arguments, default: defaults.positions)
     let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
     let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
                                              range: 0.001...1e6)) * 1e9
@@ -160,10 +168,21 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     } else if arguments.flag("--dry-run") || !arguments.strings("--slurm-option").isEmpty {
         throw UsageError("--dry-run and --slurm-option go with --slurm")
     }
-    // Where results go, checked before any work: never a device, a folder or a path below a file.
+    let jobs = try arguments.int("--jobs", default: 0, range: 1...1024)
+    if jobs > 0 && (unitIndex != nil || arguments.flag("--slurm")) {
+        throw UsageError("--jobs has no effect with \(unitIndex != nil ? "--unit (one run)" : "--slurm (each task runs one unit)"): leave it out")
+    }
+    if let control = path.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+        throw UsageError("the grammar's path \(displayToken(path, limit: 200)) contains a control character (U+\(String(control.value, radix: 16, uppercase: true))); rename the file: its name is written into every row")
+    }
+    // Where results go, checked before any work: never a device, a folder, a path below a file, or the grammar.
     let out = try arguments.string("--out").map { out in
-        guard !out.isEmpty else { throw UsageError("--out expects a file name, got ''") }
-        return try usage { try FileSystem.resolveOutputFile(out) }
+        try usage { try FileSystem.prepareOutputFile(out, inputs: [path]) }
+    }
+    let extendFrom = try arguments.string("--extend-from").map { given in try usage { try earlierSweepFolder(given, out: out) } }
+    let temporaryBase = NSTemporaryDirectory()
+    if out == nil, FileSystem.kind(of: temporaryBase) != .directory {
+        throw UsageError("TMPDIR is \(temporaryBase), which is \(FileSystem.exists(temporaryBase) ? "not a folder" : "missing"); a sweep without --out keeps its state in a temporary folder there: set TMPDIR to an existing folder, or give --out FILE.csv")
     }
 
     let grammar = try loadGrammar(path)
@@ -174,22 +193,37 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     printError(String(format: "grammar %@: %d terminals, window %d characters, true entropy %.4f nats/char on %d validation sentences",
                       path, grammar.terminals.count, data.window, data.trueEntropyPerCharacter, data.validation.count))
 
-    // Without --out the run state lives in a temporary folder, removed at the end whatever happens.
-    let directoryPath = out.map { $0 + ".runs" } ?? NSTemporaryDirectory() + "cfg-run-sweep-\(getpid())"
-    defer { if out == nil { try? FileManager.default.removeItem(atPath: directoryPath) } }
-    let directory = try usage {
-        try SweepDirectory.open(directoryPath, settings: settings, units: sweep.units,
-                                access: unitIndex == nil && !arguments.flag("--slurm") ? .sweep : .shared)
-    }
-    InterruptHandler.install(directory: out == nil ? nil : directoryPath, temporary: out == nil ? directoryPath : nil)
-
-    if let earlierCSV = arguments.string("--extend-from") {
-        let log = try usage {
-            let earlierPath = try FileSystem.resolveOutputFile(earlierCSV) + ".runs"
-            guard earlierPath != directory.path else {
-                throw SweepError("--extend-from names the sweep's own --out; give the extended sweep another --out")
+    // A results file that no sweep folder explains is replaced only by nothing: it is this sweep's finished result
+    // (a committed CSV on a fresh clone: nothing to train), or it is not this sweep's to replace.
+    if let out, FileSystem.exists(out), !FileSystem.exists(out + ".runs/sweep.json") {
+        let text = try usage { String(decoding: try FileSystem.read(out), as: UTF8.self) }
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        switch sweep.finishedResults(in: text, source: out, data: data, grammarName: name) {
+        case .success(let rows):
+            printError("\(out) already holds the finished result of this sweep (\(sweep.units.count) runs, checked against its settings); nothing to train. To train it again, move \(out) away")
+            if let k = unitIndex {
+                let unit = sweep.units[k]
+                print(ResultRow.header)
+                for row in rows where row.size == unit.size.name && row.variant == unit.design.description && row.seed == unit.seed { print(row.csvLine) }
             }
-            let earlier = try SweepDirectory.openExisting(earlierPath)
+            return rows.contains { $0.status != "ok" } ? 1 : 0
+        case .failure(let why):
+            throw UsageError("\(out) exists and was not written by this sweep (there is no \(out).runs folder, and \(why.description.replacingOccurrences(of: out + " ", with: "it "))); it is not replaced: move it away or choose another --out")
+        }
+    }
+
+    // Without --out the run state lives in a temporary folder, removed at the end whatever happens.
+    let directoryPath = out.map { $0 + ".runs" } ?? temporaryBase + (temporaryBase.hasSuffix("/") ? "" : "/") + "cfg-run-sweep-\(getpid())"
+    defer { if out == nil { try? FileManager.default.removeItem(atPath: directoryPath) } }
+    InterruptHandler.install(directory: out == nil ? nil : directoryPath, temporary: out == nil ? directoryPath : nil)
+    let directory = try usage {
+        try SweepDirectory.open(directoryPath, settings: settings, units: sweep.units, grammar: GrammarRecord(grammar),
+                                access: unitIndex == nil && !arguments.flag("--slurm") ? .sweep : .shared, log: printError)
+    }
+
+    if let extendFrom {
+        let log = try usage {
+            let earlier = try SweepDirectory.openExisting(extendFrom)
             return try directory.seed(from: earlier, only: unitIndex.map { [sweep.units[$0]] })
         }
         log.forEach { printError($0) }
@@ -201,9 +235,11 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
 
     if let k = unitIndex {
         let progress = SweepProgress(units: sweep.units, steps: settings.steps) { "unit \($0)" }
-        print(ResultRow.header)
+        var headerPrinted = false
         let rows = try usage {
             try sweep.runUnit(k, data: data, directory: directory, threads: threads, events: progress.handle) {
+                if !headerPrinted { print(ResultRow.header) }
+                headerPrinted = true
                 print($0.csvLine)
                 fflush(stdout)
             }
@@ -212,8 +248,7 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
         return rows.last?.status == "diverged" ? 1 : 0
     }
 
-    let jobs = try arguments.int("--jobs", default: 0, range: 1...1024)
-    let effectiveJobs = jobs > 0 ? jobs : min(threads, sweep.units.count)
+    let effectiveJobs = min(jobs > 0 ? jobs : threads, sweep.units.count)
     if effectiveJobs > 1 {
         printError("\(sweep.units.count) runs, \(effectiveJobs) at a time with \(max(1, threads / effectiveJobs)) thread\(threads / effectiveJobs > 1 ? "s" : "") each")
     }
@@ -236,6 +271,8 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
                 for row in settled[printed...] { print(row.csvLine) }
                 printed = max(printed, settled.count)
                 fflush(stdout)
+                // Nobody reads the rows any more (`| head`, a closed terminal): stop, and leave nothing behind.
+                if ferror(stdout) != 0 { throw UsageError("standard output was closed (its reader ended); the sweep stops") }
             }
         }
     }
@@ -301,6 +338,20 @@ func currentExecutable() -> String {
     if path.hasPrefix("/") { return path }
     if path.contains("/") { return FileManager.default.currentDirectoryPath + "/" + path }
     return Bundle.main.executablePath ?? path
+}
+
+/// The state folder of the sweep that `--extend-from` names (its results file FILE.csv, or FILE.csv.runs itself),
+/// checked before any work: it must exist, and must not be the state folder of this sweep's own `out`.
+func earlierSweepFolder(_ given: String, out: String?) throws -> String {
+    let folder = given.hasSuffix(".runs") && FileSystem.kind(of: given) == .directory ? given
+        : try FileSystem.resolveOutputFile(given) + ".runs"
+    if let out, folder == out + ".runs" || FileSystem.isSameFile(folder, out + ".runs") {
+        throw SweepError("--extend-from names this sweep's own --out (\(out)); give the extended sweep another --out")
+    }
+    guard FileSystem.kind(of: folder) == .directory else {
+        throw SweepError("--extend-from \(given): there is no sweep folder \(folder) (it holds the earlier runs' stable-phase checkpoints). Without it, leave out --extend-from: training the longer budget from the start gives the same rows")
+    }
+    return folder
 }
 
 /// Replaces the results CSV with `rows`; a failure (a full disk) says that nothing is lost.

@@ -38,6 +38,15 @@ func main() -> Int32 {
         return 2
     }
     if name == "-h" || name == "--help" || name == "help" {
+        // `cfg-run help COMMAND` is `cfg-run COMMAND --help`.
+        if name == "help", arguments.count > 1 {
+            guard let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
+                printError("error: unknown command '\(arguments[1])' (expected one of: \(commands.map(\.spec.name).joined(separator: ", ")))")
+                return 2
+            }
+            print(command.spec.help, terminator: "")
+            return 0
+        }
         print(topLevelHelp, terminator: "")
         return 0
     }

@@ -12,8 +12,10 @@ class CLITestCase: XCTestCase {
         let stderr: String
     }
 
-    /// The `cfg-run` binary beside the test bundle (this test target depends on it, so it is built first).
+    /// The `cfg-run` binary beside the test bundle (this test target depends on it, so it is built first), or the
+    /// one `CFG_RUN_TEST_BINARY` names (to show that a test fails on an older build).
     var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["CFG_RUN_TEST_BINARY"] { return URL(fileURLWithPath: path) }
         let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [folder, folder.deletingLastPathComponent()] {
             let url = candidate.appendingPathComponent("cfg-run")
@@ -25,10 +27,11 @@ class CLITestCase: XCTestCase {
     /// Runs `cfg-run` with `arguments` in the repository root; `input` is written to its standard input from another
     /// thread (so a large input cannot deadlock against its output). A run past `timeout` seconds is killed and fails
     /// the test: nothing may hang.
+    /// With `shell`, `arguments` go to bash instead (`-c SCRIPT NAME ARGS...`), for pipelines.
     func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
-             timeout: Double = 300, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+             timeout: Double = 300, shell: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = shell ? URL(fileURLWithPath: "/bin/bash") : executable
         process.arguments = arguments
         process.currentDirectoryURL = CLITestCase.root
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -60,10 +63,11 @@ class CLITestCase: XCTestCase {
     }
 
     /// Starts `cfg-run` in the background (output discarded), for tests that kill it or race it.
-    func start(_ arguments: [String]) throws -> Process {
+    func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = CLITestCase.root
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

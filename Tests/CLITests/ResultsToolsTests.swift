@@ -59,13 +59,27 @@ final class ResultsToolsTests: CLITestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertEqual(try run(arguments).stdout, first.stdout)
         var rows = first.stdout.split(separator: "\n").map { $0.split(separator: ",") }
-        XCTAssertEqual(rows.removeFirst().joined(separator: ","), "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char")
+        XCTAssertEqual(rows.removeFirst().joined(separator: ","), "grammar,model,order,chars,seed,val_loss_per_char,true_entropy_per_char,excess_per_char,gen_accuracy,gen_accuracy_lo,gen_accuracy_hi,gen_samples")
         XCTAssertEqual(rows.count, 8)
-        XCTAssertTrue(rows.allSatisfy { $0.count == 8 && $0[0] == "cfg3f-l3" && $0[1] == "kgram-wb" })
+        XCTAssertTrue(rows.allSatisfy { $0.count == 12 && $0[0] == "cfg3f-l3" && $0[1] == "kgram-wb" && $0[11] == "2000" })
         let excess = rows.map { Double($0[7])! }
         XCTAssertLessThan(excess[7], excess[3], "a 6-gram gains from 10x the characters")
         XCTAssertTrue(excess.allSatisfy { $0 > 0 }, "no count model beats the grammar's own entropy")
+        // Generation accuracy of the count models (sampled, checked by the parser): within its Wilson interval, in
+        // [0, 1], and a 6-gram on 200,000 characters generates grammatical sentences more often than a 3-gram.
+        let accuracy = rows.map { (Double($0[8])!, Double($0[9])!, Double($0[10])!) }
+        XCTAssertTrue(accuracy.allSatisfy { 0 <= $0.1 && $0.1 <= $0.0 && $0.0 <= $0.2 && $0.2 <= 1 }, "\(accuracy)")
+        XCTAssertGreaterThan(accuracy[7].0, accuracy[4].0)
         let bad = try run(["kgram", "grammars/cfg3f-l3.cfg", "--chars", "10", "--orders", "40"])
         XCTAssertEqual(bad.status, 2)
+        // Order 1 (a unigram model: no context at all) works; malformed order ranges are refused, not read as 3-5.
+        let unigram = try run(["kgram", "grammars/cfg3f-l3.cfg", "--chars", "1000", "--orders", "1", "--val-samples", "50", "--gen-samples", "20"])
+        XCTAssertEqual(unigram.status, 0, unigram.stderr)
+        XCTAssertEqual(unigram.stdout.split(separator: "\n").count, 2)
+        for orders in ["3--5", "3-x-5", "3-5-", "-3", "5-3", "0", ""] {
+            let refused = try run(["kgram", "grammars/cfg3f-l3.cfg", "--chars", "1000", "--orders", orders])
+            XCTAssertEqual(refused.status, 2, orders)
+            XCTAssertTrue(refused.stderr.contains("--orders expects"), orders + ": " + refused.stderr)
+        }
     }
 }

@@ -71,7 +71,7 @@ final class ScheduleTests: CLITestCase {
             (Self.wsd + ["--steps", "120", "--lr", "0.001", "--out", folder + "/d.csv", "--extend-from", folder + "/short.csv"],
              "the sweeps differ in more than their budget (learningRate"),
             (Self.wsd + ["--steps", "120", "--out", folder + "/e.csv", "--extend-from", folder + "/none.csv"],
-             "no such sweep folder"),
+             "there is no sweep folder \(folder)/none.csv.runs"),
             (Self.wsd + ["--steps", "50"], "the decay starts at step 40, which must be an evaluation step"),
             (Array(Self.wsd.dropLast(4)) + ["--steps", "60", "--decay", "0.3"], "--decay goes with --schedule wsd"),
             (Array(Self.wsd.dropLast(4)) + ["--steps", "60", "--schedule", "linear"], "--schedule expects cosine or wsd"),

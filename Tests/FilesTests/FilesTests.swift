@@ -71,16 +71,36 @@ final class FilesTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: long, encoding: .utf8), "x\n")
     }
 
+    func testANamedPipeIsOpenedOnceAndReadToItsEnd() throws {
+        // Opening a pipe to probe it and again to read it loses the writer of the first open, and then waits for
+        // a writer that never comes.
+        let fifo = folder + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let writer = Thread {
+            let descriptor = open(fifo, O_WRONLY)
+            _ = "a\nb\nc\n".withCString { write(descriptor, $0, 6) }
+            close(descriptor)
+        }
+        writer.start()
+        let reader = try LineReader(path: fifo)
+        var lines: [LineReader.Line] = []
+        while let batch = try reader.nextBatch() { lines += batch }
+        XCTAssertEqual(lines, ["a", "b", "c"].map { .text(Array($0.utf8)) })
+    }
+
     func testReadProblemsSayWhy() throws {
         let missing = "/nonexistent-\(getpid())/g.cfg"
         XCTAssertThrowsError(try FileReading.contents(ofFile: missing)) { error in
             XCTAssertEqual("\(error)", "cannot read \(missing): no such file")
         }
-        XCTAssertEqual(FileReading.problem(reading: missing), "no such file")
-        XCTAssertEqual(FileReading.problem(reading: folder), "is a directory, not a file")
+        func reason(_ path: String) -> String? {
+            do { _ = try LineReader(path: path); return nil } catch { return error.reason }
+        }
+        XCTAssertEqual(reason(missing), "no such file")
+        XCTAssertEqual(reason(folder), "is a directory, not a file")
         try FileSystem.writeAtomically("x", to: folder + "/ok")
-        XCTAssertEqual(FileReading.problem(reading: folder + "/ok/x"), "a part of the path before the last '/' is a file, not a directory")
-        XCTAssertNil(FileReading.problem(reading: folder + "/ok"))
+        XCTAssertEqual(reason(folder + "/ok/x"), "a part of the path before the last '/' is a file, not a directory")
+        XCTAssertNil(reason(folder + "/ok"))
         XCTAssertEqual(try FileReading.contents(ofFile: folder + "/ok"), Array("x".utf8))
         XCTAssertEqual(FileReading.reason(errno: EACCES), "permission denied")
         XCTAssertEqual(FileReading.reason(errno: ENOSPC), "no space left on device")

@@ -29,7 +29,12 @@ func temporaryDirectory() -> String {
 /// A sweep directory for `units` in a new temporary folder (`access` .shared lets several be open at once).
 func sweepDirectory(_ settings: SweepSettings, _ units: [RunUnit], at path: String = temporaryDirectory(),
                     access: SweepDirectory.Access = .shared) throws -> SweepDirectory {
-    try SweepDirectory.open(path, settings: settings, units: units, access: access)
+    try SweepDirectory.open(path, settings: settings, units: units, grammar: try recordedGrammar(settings), access: access)
+}
+
+/// The grammar of `settings`, as a sweep directory records it.
+func recordedGrammar(_ settings: SweepSettings) throws -> GrammarRecord {
+    GrammarRecord(try GrammarReader.read(path: settings.grammarPath))
 }
 
 /// The grammar's exact next-symbol distribution as a "model": it must score excess 0 and accuracy 1 through the
@@ -178,7 +183,7 @@ final class RunnerTests: XCTestCase {
         let sweep = try Sweep(settings: settings, sizes: [try ModelSize(parsing: "tiny")],
                               designs: [try VocabularyDesign(parsing: "1gram"), try VocabularyDesign(parsing: "3gram-in")], seeds: [1])
         func run() throws -> [String] {
-            let directory = try SweepDirectory.open(path, settings: settings, units: sweep.units, access: .sweep)
+            let directory = try SweepDirectory.open(path, settings: settings, units: sweep.units, grammar: recordedGrammar(settings), access: .sweep)
             return try sweep.run(data: data, directory: directory, threads: 2).all.map(\.csvLine)
         }
         let first = try run()
@@ -192,7 +197,7 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(withoutWall(second), withoutWall(first))
         var other = settings
         other.steps = 40
-        XCTAssertThrowsError(try SweepDirectory.open(path, settings: other, units: sweep.units, access: .sweep)) {
+        XCTAssertThrowsError(try SweepDirectory.open(path, settings: other, units: sweep.units, grammar: recordedGrammar(other), access: .sweep)) {
             XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
             XCTAssertTrue("\($0)".contains("steps: 30 there, 40 here"), "\($0)")
         }
