@@ -30,15 +30,26 @@ public struct ResultsTable {
     /// A file that cannot be read says why (no such file, a directory, permission).
     public init(contentsOfFile path: String) throws(ReadError) {
         let bytes: [UInt8]
-        do { bytes = try FileReading.contents(ofFile: path, limit: 1 << 32) } catch { throw ReadError(description: error.description) }
+        do { bytes = try FileReading.contents(ofFile: path, limit: ResultsTable.maximumFileSize) } catch {
+            throw ReadError(description: error.description)
+        }
+        try self.init(csv: try ResultsTable.text(ofFile: bytes, source: path), source: path)
+    }
+
+    /// The most bytes a results file may hold (an endless stream given by mistake must not fill the memory).
+    public static let maximumFileSize = 1 << 32
+
+    /// The bytes of a whole results file (or of a pipe, read once) as text, checked as ``init(contentsOfFile:)``
+    /// checks a file: UTF-8 that ends with a line break. `source` names the file in errors.
+    public static func text(ofFile bytes: [UInt8], source: String) throws(ReadError) -> String {
         guard let text = String(bytes: bytes, encoding: .utf8) else {
-            throw ReadError(description: "\(path): not UTF-8 text (is this a cfg-run results file?)")
+            throw ReadError(description: "\(source): not UTF-8 text (is this a cfg-run results file?)")
         }
         if let last = bytes.last, last != UInt8(ascii: "\n") {
             let line = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-            throw ReadError(description: "\(path):\(line): the last line does not end with a line break: the file looks cut off (cfg-run ends every line with one, so a complete results file ends with a newline); remove the incomplete line or rerun the sweep to rewrite the file")
+            throw ReadError(description: "\(source):\(line): the last line does not end with a line break: the file looks cut off (cfg-run ends every line with one, so a complete results file ends with a newline); remove the incomplete line or rerun the sweep to rewrite the file")
         }
-        try self.init(csv: text, source: path)
+        return text
     }
 
     /// Reads results from CSV text (`\n` or `\r\n` line breaks; `source` names it in errors). Errors name the line
