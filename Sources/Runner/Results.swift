@@ -65,13 +65,17 @@ public struct ResultsTable {
     public init(contentsOfFile path: String, atStep: Int? = nil) throws(ReadError) {
         let source = path == "-" ? "<stdin>" : path
         let bytes: [UInt8]
-        do { bytes = try FileReading.contents(ofFile: path == "-" ? "/dev/stdin" : path, limit: 1 << 32) }
+        do { bytes = try FileReading.contents(ofFile: path == "-" ? "/dev/stdin" : path, limit: ResultsTable.maximumFileSize) }
         catch { throw ReadError(description: error.description) }
-        try self.init(csv: try ResultsTable.text(of: bytes, source: source), source: source, atStep: atStep)
+        try self.init(csv: try ResultsTable.text(ofFile: bytes, source: source), source: source, atStep: atStep)
     }
 
-    /// The bytes of a results file as text: UTF-8, ending with a line break (see ``init(contentsOfFile:atStep:)``).
-    public static func text(of bytes: [UInt8], source: String) throws(ReadError) -> String {
+    /// The most bytes a results file may hold (an endless stream given by mistake must not fill the memory).
+    public static let maximumFileSize = 1 << 32
+
+    /// The bytes of a whole results file (or of a pipe, read once) as text, checked as ``init(contentsOfFile:atStep:)``
+    /// checks a file: UTF-8 that ends with a line break. `source` names the file in errors.
+    public static func text(ofFile bytes: [UInt8], source: String) throws(ReadError) -> String {
         guard let text = String(bytes: bytes, encoding: .utf8) else {
             throw ReadError(description: "\(source): not UTF-8 text (is this a cfg-run results file?)")
         }

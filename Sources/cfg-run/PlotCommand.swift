@@ -8,33 +8,46 @@ let plotSpec = CommandSpec(
     options: [
         OptionSpec("--y", value: "COLUMN", help: "what to plot (default gen_accuracy; any numeric column: excess_per_char, val_loss_per_char, ...)"),
         OptionSpec("--x", value: "COLUMN", help: "against what (default step; also chars, tokens)"),
-        OptionSpec("--title", value: "TEXT", help: "a title above the panels"),
+        OptionSpec("--title", value: "TEXT", help: "a title above the panels (wrapped or shrunk to fit)"),
         OptionSpec("--columns", value: "N", help: "panels per row (default 3)"),
-        OptionSpec("--out", value: "FILE.svg", help: "write the figure there (default: stdout)"),
+        OptionSpec("--out", value: "FILE.svg", help: "write the figure there (default: stdout); its folder is created; it may not be an input"),
     ],
     details: """
     One panel per model size (ordered by non-embedding parameters, the same y axis in every panel), one line per
-    variant: the mean over seeds at each evaluation, with a band from the lowest to the highest seed. The paper's
-    Figure 2 analogue: cfg-run plot results/x.csv --y gen_accuracy --out results/x.svg. Several files (e.g. one
-    sweep per width) are read as one table.
+    variant with a point per evaluation step: the seeds' rows at one step are one point, at the mean of their x
+    (with --x chars or tokens the seeds differ slightly at a step) and the mean of their y, with a band from the
+    lowest to the highest seed; a variant evaluated at a single step is a dot. The paper's Figure 2 analogue:
+    cfg-run plot results/x.csv --y gen_accuracy --out results/x.svg. Several files (e.g. one sweep per width) are
+    read as one table; '-' reads the results from standard input.
     """)
 
 func runPlot(_ arguments: ParsedArguments) throws -> Int32 {
+    let inputs = arguments.positionals
+    if inputs.filter({ $0 == "-" }).count > 1 {
+        throw UsageError("'-' (standard input) is given \(inputs.filter { $0 == "-" }.count) times: standard input can be read only once; give '-' at most once")
+    }
+    let x = arguments.string("--x") ?? "step", y = arguments.string("--y") ?? "gen_accuracy"
+    let columns = try arguments.int("--columns", default: 3, range: 1...12)
+    // The output is checked (not an input) and its folder made before any input is read.
+    let out = try arguments.string("--out").map { path in try usage { try FileSystem.prepareOutputFile(path, inputs: inputs) } }
     var files: [(text: String, source: String)] = []
-    for path in arguments.positionals {
-        // Read first as `summary` reads it: a cut or malformed file is refused the same way.
-        do { _ = try ResultsTable(contentsOfFile: path) } catch { throw UsageError(error.description) }
-        files.append((try usage { String(decoding: try FileSystem.read(path), as: UTF8.self) }, path))
+    for path in inputs {
+        // Each input is read once (a pipe or standard input cannot be read again) and checked as `summary` checks
+        // a results file: a cut or malformed file is refused the same way.
+        let source = path == "-" ? "<stdin>" : path
+        let bytes = try usage { try FileReading.contents(ofFile: path == "-" ? "/dev/stdin" : path, limit: ResultsTable.maximumFileSize) }
+        do {
+            let text = try ResultsTable.text(ofFile: bytes, source: source)
+            _ = try ResultsTable(csv: text, source: source)
+            files.append((text, source))
+        } catch { throw UsageError(error.description) }
     }
     let plot: ResultsPlot
-    do {
-        plot = try ResultsPlot(files: files, x: arguments.string("--x") ?? "step", y: arguments.string("--y") ?? "gen_accuracy")
-    } catch { throw UsageError(error.description) }
-    let svg = plot.svg(title: arguments.string("--title"), columns: try arguments.int("--columns", default: 3, range: 1...12))
-    if let out = arguments.string("--out") {
-        let resolved = try usage { try FileSystem.resolveOutputFile(out) }
-        try writeResults(svg, to: resolved)
-        printError("wrote \(resolved): \(plot.panels.count) panel\(plot.panels.count == 1 ? "" : "s"), \(plot.panels.map(\.series.count).reduce(0, +)) lines")
+    do { plot = try ResultsPlot(files: files, x: x, y: y) } catch { throw UsageError(error.description) }
+    let svg = plot.svg(title: arguments.string("--title"), columns: columns)
+    if let out {
+        try writeResults(svg, to: out)
+        printError("wrote \(out): \(plot.panels.count) panel\(plot.panels.count == 1 ? "" : "s"), \(plot.panels.map(\.series.count).reduce(0, +)) lines")
     } else {
         print(svg, terminator: "")
     }
