@@ -4,6 +4,10 @@ import Foundation
 /// A sweep as a Slurm job array: task K runs unit K (`cfg-run sweep ... --unit K`) in the sweep's directory, which
 /// the tasks share (each holds the directory's lock shared and its unit's lock exclusively). `cfg-run merge` then
 /// assembles the CSV from the finished shards.
+///
+/// Every value is checked when the array is made (`init` throws), so that a script is never written that does
+/// something else than run the sweep: a line break in a path or an option would end an `#SBATCH` line or the task's
+/// command and start a line of its own.
 public struct SlurmArray {
     /// Units to run (sweep-order indices).
     public let units: [Int]
@@ -21,18 +25,89 @@ public struct SlurmArray {
     /// The time limit when the options do not say.
     public static let defaultTime = "24:00:00"
 
-    public init(units: [Int], command: [String], workingDirectory: String, directory: String, options: [String], defaultCPUs: Int) {
+    /// Throws a `SweepError` naming the value and what to do when a value cannot be written safely into the script:
+    /// an empty option (a bare `#SBATCH`), a control character (a line break, a carriage return, NUL, ...) in an
+    /// option, the working directory, the sweep's folder or any word of the task's command.
+    public init(units: [Int], command: [String], workingDirectory: String, directory: String, options: [String],
+                defaultCPUs: Int) throws(SweepError) {
         self.units = units
         self.command = command
         self.workingDirectory = workingDirectory
         self.directory = directory
         self.options = options
         self.defaultCPUs = defaultCPUs
+        if let problem { throw SweepError(problem) }
     }
 
     public var scriptPath: String { directory + "/sweep.sbatch" }
     /// Where the ids of submitted jobs are kept, one per line, so that a rerun can see which are still queued.
     public var jobsPath: String { directory + "/slurm-jobs" }
+
+    /// Why the script cannot be written safely, or nil.
+    private var problem: String? {
+        for option in options {
+            if option.allSatisfy(\.isWhitespace) {
+                return "--slurm-option \(SlurmArray.shown(option)) is empty: it would write a bare #SBATCH line; give an sbatch option such as --partition=cpu, or leave it out"
+            }
+            if let character = SlurmArray.firstControlCharacter(in: option) {
+                return "--slurm-option \(SlurmArray.shown(option)) holds \(character), which an #SBATCH line cannot carry (a line break would end it, and the rest would run as a command of the script): give each sbatch option as its own --slurm-option, without control characters"
+            }
+        }
+        // The folder the command starts in first (every relative path lies below it), then what the user typed.
+        let renameIt = "rename it, or give a path without control characters"
+        var words = [("the working directory", workingDirectory, "start cfg-run in a folder whose path has no control characters"),
+                     ("the cfg-run executable", command.first ?? "", "run a cfg-run whose path has no control characters")]
+        for (index, word) in command.enumerated().dropFirst() {
+            let previous = command[index - 1]
+            words.append((previous.hasPrefix("--") ? previous : "the task's argument", word, renameIt))
+        }
+        words.append(("the sweep's folder", directory, renameIt))
+        for (name, word, remedy) in words {
+            if let character = SlurmArray.firstControlCharacter(in: word) {
+                return "\(name) \(SlurmArray.shown(word)) holds \(character), which cannot be written safely into the Slurm script (a line break would end the task's command, and the rest would run as a command of its own): \(remedy)"
+            }
+        }
+        return nil
+    }
+
+    /// The first character of `text` that a script line cannot carry, described ("a line break (U+000A)"), or nil:
+    /// control characters (C0, DEL, C1: NUL, line feed, carriage return, escape, NEL, ...) and the Unicode line and
+    /// paragraph separators.
+    static func firstControlCharacter(in text: String) -> String? {
+        guard let scalar = text.unicodeScalars.first(where: SlurmArray.isControl) else { return nil }
+        let code = String(format: "U+%04X", scalar.value)
+        switch scalar {
+        case "\n": return "a line break (\(code))"
+        case "\r": return "a carriage return (\(code))"
+        case "\0": return "a NUL character (\(code))"
+        case "\t": return "a tab (\(code))"
+        case "\u{2028}", "\u{2029}": return "a line or paragraph separator (\(code))"
+        default: return "a control character (\(code))"
+        }
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// `text` in double quotes for a message, its control characters written as escapes (`\n`, `\u{1B}`).
+    static func shown(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\0": result += "\\0"
+            case _ where isControl(scalar): result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
 
     /// Whether the user's options set `long` (`--time=...`) or its one-letter form `short` (`-t ...`).
     private func given(_ long: String, _ short: String) -> Bool {

@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// What `--slurm` writes into the batch script. A value that would change what the script does (a line break in an
+/// option or a path, an empty option) is refused before anything is written.
+/// tools/slurm/test.sh runs a sweep whose paths hold a space and a quote against a real Slurm.
+final class SlurmScriptSafetyTests: CLITestCase {
+    static let grammar = CLITestCase.root.path + "/grammars/cfg3f-l3.cfg"
+    /// One unit, a few seconds to train.
+    static let tiny = ["--sizes", "tiny", "--variants", "1gram", "--steps", "20", "--eval-every", "10",
+                       "--val-samples", "50", "--gen-samples", "8", "--threads", "1"]
+
+    /// The names in `folder` (a refused command must leave it as it was).
+    func contents(_ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? ["<missing>"]).sorted()
+    }
+
+    /// Runs the batch script as Slurm runs task `task` (with the variables Slurm sets); returns its exit status and
+    /// standard error.
+    func runTask(_ script: String, task: Int) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_CPUS_PER_TASK": "1"]) { $1 }
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: text, as: UTF8.self))
+    }
+
+    func testAnOptionWithALineBreakOrAControlCharacterIsRefusedAndNothingIsWritten() throws {
+        let folder = try temporaryFolder()
+        for (option, shown, character) in [
+            ("--partition=x\necho INJECTED", "\"--partition=x\\necho INJECTED\"", "a line break (U+000A)"),
+            ("--partition=x\recho INJECTED", "\"--partition=x\\recho INJECTED\"", "a carriage return (U+000D)"),
+            ("--comment=\u{1B}[2J", "\"--comment=\\u{1B}[2J\"", "a control character (U+001B)"),
+            ("--comment=a\u{2028}b", "\"--comment=a\\u{2028}b\"", "a line or paragraph separator (U+2028)"),
+        ] {
+            let outcome = try run([Self.grammar] + Self.tiny + ["--out", folder + "/x.csv", "--slurm", "--dry-run",
+                                                                "--slurm-option=--time=1:00:00", "--slurm-option", option])
+            XCTAssertEqual(outcome.status, 2, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("error: --slurm-option \(shown) holds \(character), which an #SBATCH line cannot carry"),
+                          outcome.stderr)
+            XCTAssertEqual(contents(folder), [], "nothing is written: no script, no sweep folder")
+        }
+    }
+
+    func testAnEmptyOptionIsRefused() throws {
+        let folder = try temporaryFolder()
+        for option in [["--slurm-option", ""], ["--slurm-option="], ["--slurm-option", "  "]] {
+            let outcome = try run([Self.grammar] + Self.tiny + ["--out", folder + "/x.csv", "--slurm", "--dry-run"] + option)
+            XCTAssertEqual(outcome.status, 2, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("is empty: it would write a bare #SBATCH line"), outcome.stderr)
+            XCTAssertEqual(contents(folder), [])
+        }
+    }
+
+    /// The results file, the grammar and the folder the command starts in: each goes into the script.
+    func testAPathWithALineBreakIsRefusedAndNothingIsWritten() throws {
+        let folder = try temporaryFolder()
+        var outcome = try run([Self.grammar] + Self.tiny + ["--out", folder + "/a\nb.csv", "--slurm", "--dry-run"])
+        XCTAssertEqual(outcome.status, 2, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("error: --out \"\(folder)/a\\nb.csv\" holds a line break (U+000A), which cannot be written safely into the Slurm script"),
+                      outcome.stderr)
+        XCTAssertEqual(contents(folder), [])
+
+        let grammar = folder + "/g\nrm -rf x.cfg"
+        try FileManager.default.copyItem(atPath: Self.grammar, toPath: grammar)
+        outcome = try run([grammar] + Self.tiny + ["--out", folder + "/x.csv", "--slurm", "--dry-run"])
+        XCTAssertEqual(outcome.status, 2, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("\"\(folder)/g\\nrm -rf x.cfg\" holds a line break (U+000A)"), outcome.stderr)
+        XCTAssertEqual(contents(folder), ["g\nrm -rf x.cfg"])
+
+        let start = folder + "/start\nhere"
+        try FileManager.default.createDirectory(atPath: start, withIntermediateDirectories: false)
+        outcome = try run([Self.grammar] + Self.tiny + ["--out", "x.csv", "--slurm", "--dry-run"], in: start)
+        XCTAssertEqual(outcome.status, 2, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("error: the working directory \"\(folder)/start\\nhere\" holds a line break (U+000A)"), outcome.stderr)
+        XCTAssertEqual(contents(start), [])
+    }
+}
