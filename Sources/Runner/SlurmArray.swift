@@ -27,7 +27,8 @@ public struct SlurmArray {
 
     /// Throws a `SweepError` naming the value and what to do when a value cannot be written safely into the script:
     /// an empty option (a bare `#SBATCH`), a control character (a line break, a carriage return, NUL, ...) in an
-    /// option, the working directory, the sweep's folder or any word of the task's command.
+    /// option, the working directory, the sweep's folder or any word of the task's command, or a backslash in the
+    /// sweep's folder when the tasks' logs go there (Slurm's file names cannot hold one).
     public init(units: [Int], command: [String], workingDirectory: String, directory: String, options: [String],
                 defaultCPUs: Int) throws(SweepError) {
         self.units = units
@@ -66,6 +67,9 @@ public struct SlurmArray {
             if let character = SlurmArray.firstControlCharacter(in: word) {
                 return "\(name) \(SlurmArray.shown(word)) holds \(character), which cannot be written safely into the Slurm script (a line break would end the task's command, and the rest would run as a command of its own): \(remedy)"
             }
+        }
+        if !given("--output", "-o") && directory.contains("\\") {
+            return "the sweep's folder \(SlurmArray.shown(directory)) holds a backslash, which the tasks' log files (#SBATCH --output) cannot: Slurm drops every backslash of that name and then expands no %A or %a, so every task would write to one wrong file; give --out a path without backslashes"
         }
         return nil
     }
@@ -131,10 +135,33 @@ public struct SlurmArray {
         return parts.joined(separator: ",")
     }
 
-    /// A word quoted for bash.
-    static func quoted(_ word: String) -> String {
+    /// A word quoted for bash (and for a command the user copies into a shell).
+    public static func quoted(_ word: String) -> String {
         word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:@+".contains($0) } && !word.isEmpty
             ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// `text` as one word of an `#SBATCH` line, in double quotes. sbatch (tried with Slurm 22.05) splits those lines
+    /// at whitespace outside quotes, ends them at a `#` outside quotes, takes `"` and `'` alike as quotes, and `\`
+    /// as an escape, also inside quotes: so `"a b's #1"` is the word `a b's #1`, and `\"` and `\\` inside are a
+    /// quote and a backslash. There is no variable expansion.
+    static func sbatchWord(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// A path as a Slurm file-name pattern that names itself: `%` doubled (Slurm expands `%A`, `%a`, `%j`, ...). A
+    /// backslash cannot be written: where a name holds one, slurmstepd drops every backslash and expands nothing.
+    static func literalFileNamePattern(_ path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%%")
+    }
+
+    /// The job's name: `cfg-run-` and the results file's name without `.csv`, every character other than an ASCII
+    /// letter or digit, `.`, `_` or `-` replaced by `_`, so that it needs no quoting anywhere (squeue, sacct, scripts).
+    public var jobName: String {
+        var stem = (directory as NSString).lastPathComponent
+        for suffix in [".runs", ".csv"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        return "cfg-run-" + String(stem.map { allowed.contains($0) ? $0 : "_" })
     }
 
     /// The batch script.
@@ -143,13 +170,16 @@ public struct SlurmArray {
             "#!/bin/bash",
             "# A cfg-run sweep as a Slurm job array: task K runs unit K. Written by cfg-run; to resubmit the units that",
             "# have not finished, rerun the cfg-run command that wrote it; to assemble the CSV: cfg-run merge FILE.csv",
-            "#SBATCH --job-name=cfg-run-\(((directory as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: ".csv", with: ""))",
+            "#SBATCH --job-name=\(jobName)",
             "#SBATCH --array=\(SlurmArray.arraySpec(units))",
         ]
         if !given("--cpus-per-task", "-c") { lines.append("#SBATCH --cpus-per-task=\(defaultCPUs)") }
         if !given("--time", "-t") { lines.append("#SBATCH --time=\(SlurmArray.defaultTime)") }
-        // #SBATCH lines are not shell: no quoting there.
-        if !given("--output", "-o") { lines.append("#SBATCH --output=\(directory)/slurm-%A_%a.out") }
+        // #SBATCH lines are not shell: sbatch's own quoting (sbatchWord), and Slurm's %-patterns in the file name.
+        if !given("--output", "-o") {
+            let logs = SlurmArray.literalFileNamePattern(directory) + "/slurm-%A_%a.out"
+            lines.append("#SBATCH --output=" + SlurmArray.sbatchWord(logs))
+        }
         lines += options.map { "#SBATCH \($0)" }
         lines += [
             "set -eu",
@@ -171,7 +201,7 @@ public struct SlurmArray {
         let (status, output, errors) = try SlurmArray.execute("sbatch", ["--parsable", scriptPath])
         let id = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
         guard status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
-            throw SweepError("sbatch \(scriptPath) failed (exit status \(status)): \(errors.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw SweepError("sbatch \(SlurmArray.quoted(scriptPath)) failed (exit status \(status)): \(errors.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         let earlier = (try? String(contentsOfFile: jobsPath, encoding: .utf8)) ?? ""
         try FileSystem.writeAtomically(earlier + id + "\n", to: jobsPath)

@@ -269,12 +269,12 @@ func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepD
     try usage { try array.writeScript() }
     let description = "a job array of \(unfinished.count) task\(unfinished.count == 1 ? "" : "s") (units \(SlurmArray.arraySpec(unfinished)) of \(sweep.units.count))"
     if arguments.flag("--dry-run") {
-        printError("wrote \(array.scriptPath): \(description); submit it with: sbatch \(array.scriptPath)")
+        printError("wrote \(array.scriptPath): \(description); submit it with: sbatch \(SlurmArray.quoted(array.scriptPath))")
         return 0
     }
     let id = try usage { try array.submit() }
     print(id)
-    printError("submitted job \(id): \(description); logs in \(directory.path)/slurm-\(id)_*.out. When it is done: cfg-run merge \(out)")
+    printError("submitted job \(id): \(description); logs in \(directory.path)/slurm-\(id)_*.out. When it is done: cfg-run merge \(SlurmArray.quoted(out))")
     return 0
 }
 

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// What `--slurm` writes into the batch script. A value that would change what the script does (a line break in an
-/// option or a path, an empty option) is refused before anything is written.
+/// option or a path, an empty option) is refused before anything is written; paths with spaces, quotes, '#' and '%'
+/// reach sbatch and bash as themselves.
 /// tools/slurm/test.sh runs a sweep whose paths hold a space and a quote against a real Slurm.
 final class SlurmScriptSafetyTests: CLITestCase {
     static let grammar = CLITestCase.root.path + "/grammars/cfg3f-l3.cfg"
@@ -81,5 +82,60 @@ final class SlurmScriptSafetyTests: CLITestCase {
         XCTAssertEqual(outcome.status, 2, outcome.stderr)
         XCTAssertTrue(outcome.stderr.contains("error: the working directory \"\(folder)/start\\nhere\" holds a line break (U+000A)"), outcome.stderr)
         XCTAssertEqual(contents(start), [])
+    }
+
+    /// Spaces, both quotes, '#' and '%' in the folder the command starts in, the results file and the grammar. In
+    /// #SBATCH lines, sbatch's quoting (double quotes, `\"`) and Slurm's file-name patterns (`%%` is '%'); in the
+    /// task's command and the printed sbatch command, bash's. The script then runs a task there.
+    func testPathsWithSpacesAndQuotesAreQuotedForSbatchAndForBash() throws {
+        let folder = try temporaryFolder()
+        let start = folder + "/it's a \"dir\" #1 %j"
+        try FileManager.default.createDirectory(atPath: start, withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: Self.grammar, toPath: start + "/g h's.cfg")
+        let dry = try run(["sweep"] + Self.tiny + ["--out", "x y.csv", "--slurm", "--dry-run", "g h's.cfg"], in: start)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        let scriptPath = start + "/x y.csv.runs/sweep.sbatch"
+        let script = read(scriptPath)
+        let bashStart = "'\(folder)/it'\\''s a \"dir\" #1 %j"
+        for line in ["\n#SBATCH --job-name=cfg-run-x_y\n",
+                     "\n#SBATCH --output=\"\(folder)/it's a \\\"dir\\\" #1 %%j/x y.csv.runs/slurm-%A_%a.out\"\n",
+                     "\ncd \(bashStart)'\n",
+                     " sweep 'g h'\\''s.cfg' --sizes tiny ",
+                     " --out \(bashStart)/x y.csv' --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-1}\"\n"] {
+            XCTAssertTrue(script.contains(line), "\(line)\n\(script)")
+        }
+        // The printed command, pasted into a shell, names the script.
+        let printed = try XCTUnwrap(dry.stderr.components(separatedBy: "submit it with: sbatch ").last?
+            .split(separator: "\n").first.map(String.init))
+        XCTAssertEqual(printed, "\(bashStart)/x y.csv.runs/sweep.sbatch'")
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
+        shell.arguments = ["-c", "test -f " + printed]
+        try shell.run()
+        shell.waitUntilExit()
+        XCTAssertEqual(shell.terminationStatus, 0, "bash reads \(printed) as the script's path")
+        // A task runs in that folder and writes its unit there; merge reads it.
+        let task = try runTask(scriptPath, task: 0)
+        XCTAssertEqual(task.status, 0, task.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: start + "/x y.csv.runs/tiny_1gram_seed1.done"), contents(start + "/x y.csv.runs").joined(separator: ", "))
+        let merged = try run(["merge", start + "/x y.csv"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        XCTAssertTrue(read(start + "/x y.csv").contains("\ng h's,1gram,tiny,"), read(start + "/x y.csv"))
+    }
+
+    /// Slurm drops every backslash of an --output file name, and then expands no %A or %a: refused, unless the
+    /// user's own --output says where the logs go.
+    func testABackslashInTheLogFolderIsRefusedUnlessTheOptionsSetTheOutput() throws {
+        let folder = try temporaryFolder()
+        let results = folder + "/back\\slash"
+        try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: false)
+        let refused = try run([Self.grammar] + Self.tiny + ["--out", results + "/x.csv", "--slurm", "--dry-run"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("error: the sweep's folder \"\(results)/x.csv.runs\" holds a backslash"), refused.stderr)
+        XCTAssertEqual(contents(results), [])
+        let ownOutput = try run([Self.grammar] + Self.tiny + ["--out", results + "/x.csv", "--slurm", "--dry-run",
+                                                              "--slurm-option", "--output=/dev/null"])
+        XCTAssertEqual(ownOutput.status, 0, ownOutput.stderr)
+        XCTAssertTrue(read(results + "/x.csv.runs/sweep.sbatch").contains("\n#SBATCH --output=/dev/null\n"))
     }
 }
