@@ -11,9 +11,12 @@ import Foundation
 public struct SlurmArray {
     /// Units to run (sweep-order indices).
     public let units: [Int]
-    /// The command of one task, without `--unit` and `--threads` (added per task): the executable, then its
-    /// arguments.
+    /// The command of one task, without `--unit` and `--threads` (added per task) and without its operands: the
+    /// executable, then its options.
     public let command: [String]
+    /// The task's positional arguments (the grammar), written last, after a `--` that ends the options, so that one
+    /// starting with `-` is not read as an option.
+    public let operands: [String]
     /// The folder the tasks start in (paths in `command` may be relative to it).
     public let workingDirectory: String
     /// The sweep's state folder (`FILE.csv.runs`): the script and the tasks' logs go there.
@@ -29,10 +32,11 @@ public struct SlurmArray {
     /// an empty option (a bare `#SBATCH`), a control character (a line break, a carriage return, NUL, ...) in an
     /// option, the working directory, the sweep's folder or any word of the task's command, or a backslash in the
     /// sweep's folder when the tasks' logs go there (Slurm's file names cannot hold one).
-    public init(units: [Int], command: [String], workingDirectory: String, directory: String, options: [String],
-                defaultCPUs: Int) throws(SweepError) {
+    public init(units: [Int], command: [String], operands: [String], workingDirectory: String, directory: String,
+                options: [String], defaultCPUs: Int) throws(SweepError) {
         self.units = units
         self.command = command
+        self.operands = operands
         self.workingDirectory = workingDirectory
         self.directory = directory
         self.options = options
@@ -62,6 +66,7 @@ public struct SlurmArray {
             let previous = command[index - 1]
             words.append((previous.hasPrefix("--") ? previous : "the task's argument", word, renameIt))
         }
+        words += operands.map { ("the task's argument", $0, renameIt) }
         words.append(("the sweep's folder", directory, renameIt))
         for (name, word, remedy) in words {
             if let character = SlurmArray.firstControlCharacter(in: word) {
@@ -185,7 +190,8 @@ public struct SlurmArray {
             "set -eu",
             "cd \(SlurmArray.quoted(workingDirectory))",
             "exec " + command.map(SlurmArray.quoted).joined(separator: " ")
-                + " --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-\(defaultCPUs)}\"",
+                + " --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-\(defaultCPUs)}\""
+                + (operands.isEmpty ? "" : " -- " + operands.map(SlurmArray.quoted).joined(separator: " ")),
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -281,10 +281,11 @@ func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepD
 /// The job array of `--slurm` for `units` (sweep-order indices), its script not yet written. Throws when a value
 /// cannot be written safely into the script (SlurmArray says which and why).
 func slurmArray(_ arguments: ParsedArguments, out: String, units: [Int]) throws -> SlurmArray {
-    // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here).
+    // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here), the
+    // grammar after `--` (a path starting with '-' is not an option there).
     // --extend-from has done its work: the units continue from their checkpoints in the sweep's folder.
     let excluded: Set<String> = ["--slurm", "--slurm-option", "--dry-run", "--jobs", "--threads", "--unit", "--out", "--extend-from"]
-    var command = [currentExecutable(), "sweep", arguments.positionals[0]]
+    var command = [currentExecutable(), "sweep"]
     for option in sweepSpec.options {
         let name = option.names.last!
         guard !excluded.contains(name) else { continue }
@@ -298,8 +299,8 @@ func slurmArray(_ arguments: ParsedArguments, out: String, units: [Int]) throws 
     let absoluteOut = out.hasPrefix("/") ? out : cwd + "/" + out
     command += ["--out", absoluteOut]
     return try usage {
-        try SlurmArray(units: units, command: command, workingDirectory: cwd, directory: absoluteOut + ".runs",
-                       options: arguments.strings("--slurm-option"),
+        try SlurmArray(units: units, command: command, operands: [arguments.positionals[0]], workingDirectory: cwd,
+                       directory: absoluteOut + ".runs", options: arguments.strings("--slurm-option"),
                        defaultCPUs: try arguments.int("--threads", default: 2, range: 1...1024))
     }
 }

@@ -3,7 +3,7 @@ import XCTest
 
 /// What `--slurm` writes into the batch script. A value that would change what the script does (a line break in an
 /// option or a path, an empty option) is refused before anything is written; paths with spaces, quotes, '#' and '%'
-/// reach sbatch and bash as themselves.
+/// reach sbatch and bash as themselves; a grammar path starting with '-' stays a path in the tasks' command.
 /// tools/slurm/test.sh runs a sweep whose paths hold a space and a quote against a real Slurm.
 final class SlurmScriptSafetyTests: CLITestCase {
     static let grammar = CLITestCase.root.path + "/grammars/cfg3f-l3.cfg"
@@ -100,8 +100,7 @@ final class SlurmScriptSafetyTests: CLITestCase {
         for line in ["\n#SBATCH --job-name=cfg-run-x_y\n",
                      "\n#SBATCH --output=\"\(folder)/it's a \\\"dir\\\" #1 %%j/x y.csv.runs/slurm-%A_%a.out\"\n",
                      "\ncd \(bashStart)'\n",
-                     " sweep 'g h'\\''s.cfg' --sizes tiny ",
-                     " --out \(bashStart)/x y.csv' --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-1}\"\n"] {
+                     " --out \(bashStart)/x y.csv' --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-1}\" -- 'g h'\\''s.cfg'\n"] {
             XCTAssertTrue(script.contains(line), "\(line)\n\(script)")
         }
         // The printed command, pasted into a shell, names the script.
@@ -137,5 +136,18 @@ final class SlurmScriptSafetyTests: CLITestCase {
                                                               "--slurm-option", "--output=/dev/null"])
         XCTAssertEqual(ownOutput.status, 0, ownOutput.stderr)
         XCTAssertTrue(read(results + "/x.csv.runs/sweep.sbatch").contains("\n#SBATCH --output=/dev/null\n"))
+    }
+
+    /// `cfg-run sweep -- -g.cfg`: the tasks' command keeps the grammar after `--`, where it is not read as an option.
+    func testAGrammarPathStartingWithADashStaysAPathInTheTasks() throws {
+        let folder = try temporaryFolder()
+        try FileManager.default.copyItem(atPath: Self.grammar, toPath: folder + "/-g.cfg")
+        let dry = try run(["sweep"] + Self.tiny + ["--out", "x.csv", "--slurm", "--dry-run", "--", "-g.cfg"], in: folder)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        let script = read(folder + "/x.csv.runs/sweep.sbatch")
+        XCTAssertTrue(script.hasSuffix(" --threads \"${SLURM_CPUS_PER_TASK:-1}\" -- -g.cfg\n"), script)
+        let task = try runTask(folder + "/x.csv.runs/sweep.sbatch", task: 0)
+        XCTAssertEqual(task.status, 0, task.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/x.csv.runs/tiny_1gram_seed1.done"), task.stderr)
     }
 }
