@@ -16,6 +16,7 @@ CFG_RUN=${CFG_RUN:-$PWD/.build/release/cfg-run}
 fail() { echo "slurm test: FAILED: $*" >&2; exit 1; }
 note() { echo "slurm test: $*" >&2; }
 [ -x "$CFG_RUN" ] || fail "no cfg-run binary at $CFG_RUN (swift build -c release)"
+CFG_RUN=$(realpath "$CFG_RUN")  # case 3 runs it from another folder
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   [ "$(id -u)" = 0 ] || fail "slurm-wlm and munge are not installed, and only root can install them"
