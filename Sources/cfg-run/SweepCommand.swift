@@ -184,6 +184,8 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     if out == nil, FileSystem.kind(of: temporaryBase) != .directory {
         throw UsageError("TMPDIR is \(temporaryBase), which is \(FileSystem.exists(temporaryBase) ? "not a folder" : "missing"); a sweep without --out keeps its state in a temporary folder there: set TMPDIR to an existing folder, or give --out FILE.csv")
     }
+    // A value that the Slurm script cannot carry is refused now, while nothing is written.
+    if arguments.flag("--slurm") { _ = try slurmArray(arguments, out: out!, units: Array(sweep.units.indices)) }
 
     let grammar = try loadGrammar(path)
     printError("reading \(path) and computing the validation set's true entropy ...")
@@ -297,10 +299,30 @@ func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepD
         printError("all \(sweep.units.count) runs have finished; nothing to submit. Their rows are in \(out)")
         return 0
     }
-    // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here).
+    let array = try slurmArray(arguments, out: out, units: unfinished)
+    if let active = array.activeTasks(), !active.isEmpty {
+        throw UsageError("\(active.count) task\(active.count == 1 ? "" : "s") of an earlier submission of this sweep \(active.count == 1 ? "is" : "are") still queued or running (\(active.prefix(5).joined(separator: ", "))\(active.count > 5 ? ", ..." : "")); wait for them, or cancel them with scancel, then rerun to submit what is left")
+    }
+    try usage { try array.writeScript() }
+    let description = "a job array of \(unfinished.count) task\(unfinished.count == 1 ? "" : "s") (units \(SlurmArray.arraySpec(unfinished)) of \(sweep.units.count))"
+    if arguments.flag("--dry-run") {
+        printError("wrote \(array.scriptPath): \(description); submit it with: sbatch \(SlurmArray.quoted(array.scriptPath))")
+        return 0
+    }
+    let id = try usage { try array.submit() }
+    print(id)
+    printError("submitted job \(id): \(description); logs in \(directory.path)/slurm-\(id)_*.out. When it is done: cfg-run merge \(SlurmArray.quoted(out))")
+    return 0
+}
+
+/// The job array of `--slurm` for `units` (sweep-order indices), its script not yet written. Throws when a value
+/// cannot be written safely into the script (SlurmArray says which and why).
+func slurmArray(_ arguments: ParsedArguments, out: String, units: [Int]) throws -> SlurmArray {
+    // The task's command: this executable and the sweep's own arguments (paths as given: the tasks start here), the
+    // grammar after `--` (a path starting with '-' is not an option there).
     // --extend-from has done its work: the units continue from their checkpoints in the sweep's folder.
     let excluded: Set<String> = ["--slurm", "--slurm-option", "--dry-run", "--jobs", "--threads", "--unit", "--out", "--extend-from"]
-    var command = [currentExecutable(), "sweep", arguments.positionals[0]]
+    var command = [currentExecutable(), "sweep"]
     for option in sweepSpec.options {
         let name = option.names.last!
         guard !excluded.contains(name) else { continue }
@@ -311,24 +333,13 @@ func submitToSlurm(_ arguments: ParsedArguments, sweep: Sweep, directory: SweepD
         }
     }
     let cwd = FileManager.default.currentDirectoryPath
-    command += ["--out", out.hasPrefix("/") ? out : cwd + "/" + out]
-    let array = SlurmArray(units: unfinished, command: command, workingDirectory: cwd,
-                           directory: directory.path.hasPrefix("/") ? directory.path : cwd + "/" + directory.path,
-                           options: arguments.strings("--slurm-option"),
-                           defaultCPUs: try arguments.int("--threads", default: 2, range: 1...1024))
-    if let active = array.activeTasks(), !active.isEmpty {
-        throw UsageError("\(active.count) task\(active.count == 1 ? "" : "s") of an earlier submission of this sweep \(active.count == 1 ? "is" : "are") still queued or running (\(active.prefix(5).joined(separator: ", "))\(active.count > 5 ? ", ..." : "")); wait for them, or cancel them with scancel, then rerun to submit what is left")
+    let absoluteOut = out.hasPrefix("/") ? out : cwd + "/" + out
+    command += ["--out", absoluteOut]
+    return try usage {
+        try SlurmArray(units: units, command: command, operands: [arguments.positionals[0]], workingDirectory: cwd,
+                       directory: absoluteOut + ".runs", options: arguments.strings("--slurm-option"),
+                       defaultCPUs: try arguments.int("--threads", default: 2, range: 1...1024))
     }
-    try usage { try array.writeScript() }
-    let description = "a job array of \(unfinished.count) task\(unfinished.count == 1 ? "" : "s") (units \(SlurmArray.arraySpec(unfinished)) of \(sweep.units.count))"
-    if arguments.flag("--dry-run") {
-        printError("wrote \(array.scriptPath): \(description); submit it with: sbatch \(array.scriptPath)")
-        return 0
-    }
-    let id = try usage { try array.submit() }
-    print(id)
-    printError("submitted job \(id): \(description); logs in \(directory.path)/slurm-\(id)_*.out. When it is done: cfg-run merge \(out)")
-    return 0
 }
 
 /// The absolute path of the running cfg-run (the cluster's nodes run the same file).

@@ -24,16 +24,16 @@ class CLITestCase: XCTestCase {
         return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("cfg-run")
     }
 
-    /// Runs `cfg-run` with `arguments` in the repository root; `input` is written to its standard input from another
-    /// thread (so a large input cannot deadlock against its output). A run past `timeout` seconds is killed and fails
-    /// the test: nothing may hang.
-    /// With `shell`, `arguments` go to bash instead (`-c SCRIPT NAME ARGS...`), for pipelines.
-    func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
+    /// Runs `cfg-run` with `arguments` in the repository root (or in `directory`); `input` is written to its standard
+    /// input from another thread (so a large input cannot deadlock against its output). A run past `timeout` seconds
+    /// is killed and fails the test: nothing may hang. With `shell`, `arguments` go to bash instead (`-c SCRIPT NAME
+    /// ARGS...`), for pipelines.
+    func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil, in directory: String? = nil,
              timeout: Double = 300, shell: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
         let process = Process()
         process.executableURL = shell ? URL(fileURLWithPath: "/bin/bash") : executable
         process.arguments = arguments
-        process.currentDirectoryURL = CLITestCase.root
+        process.currentDirectoryURL = directory.map { URL(fileURLWithPath: $0) } ?? CLITestCase.root
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), inPipe = Pipe()
         process.standardOutput = out

@@ -69,8 +69,8 @@ final class ScaleOutTests: CLITestCase {
         XCTAssertTrue(dry.stderr.contains("a job array of 3 tasks (units 0-1,3 of 4)"), dry.stderr)
         let script = read(out + ".runs/sweep.sbatch")
         for line in ["#SBATCH --array=0-1,3", "#SBATCH --cpus-per-task=3", "#SBATCH --partition=cpu", "#SBATCH --time=1:00:00",
-                     "#SBATCH --output=\(out).runs/slurm-%A_%a.out",
-                     " sweep grammars/cfg3f-l3.cfg --sizes tiny,xs --variants 1gram,3gram-out --steps 20 --eval-every 10 --gen-samples 8 --val-samples 50 --out \(out) --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-3}\""] {
+                     "#SBATCH --output=\"\(out).runs/slurm-%A_%a.out\"",
+                     " sweep --sizes tiny,xs --variants 1gram,3gram-out --steps 20 --eval-every 10 --gen-samples 8 --val-samples 50 --out \(out) --unit \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-3}\" -- grammars/cfg3f-l3.cfg\n"] {
             XCTAssertTrue(script.contains(line), "\(line)\n\(script)")
         }
         XCTAssertFalse(script.contains("#SBATCH --time=24:00:00"), "the user's time limit replaces the default")

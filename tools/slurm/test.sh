@@ -4,7 +4,10 @@
 # end), then
 #   1. a sweep submitted as an array and merged equals the same sweep run here (wall_s aside);
 #   2. a task cancelled mid-run leaves its unit missing; resubmitting the same command submits only that unit,
-#      which resumes from its checkpoint, and the merged CSV equals a local run.
+#      which resumes from its checkpoint, and the merged CSV equals a local run;
+#   3. the sweep of 1, submitted from a folder whose name holds a space, both quotes, '#' and '%' (the results, the
+#      script, the logs and the grammar are there, and the tasks start there): each task's log is there, and the
+#      merged CSV equals the local run.
 # Fails loudly (never skips) when Slurm cannot be installed or started. Called by .ci/run.
 # CFG_RUN: the cfg-run binary (default .build/release/cfg-run).
 set -euo pipefail
@@ -13,6 +16,7 @@ CFG_RUN=${CFG_RUN:-$PWD/.build/release/cfg-run}
 fail() { echo "slurm test: FAILED: $*" >&2; exit 1; }
 note() { echo "slurm test: $*" >&2; }
 [ -x "$CFG_RUN" ] || fail "no cfg-run binary at $CFG_RUN (swift build -c release)"
+CFG_RUN=$(realpath "$CFG_RUN")  # case 3 runs it from another folder
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   [ "$(id -u)" = 0 ] || fail "slurm-wlm and munge are not installed, and only root can install them"
@@ -135,4 +139,19 @@ grep -q "resuming from its checkpoint at step" "$T/killed.csv.runs/slurm-${id2}_
 "$CFG_RUN" "${LONG[@]}" --out "$T/killed-local.csv" 2>"$T/log/local2.err" || fail "the local sweep failed"
 diff <(without_wall "$T/killed-local.csv") <(without_wall "$T/killed.csv") >&2 || fail "the resumed array's CSV differs from the local one"
 note "cancelled task resubmitted alone, resumed from its checkpoint, merged: identical to the local sweep"
+
+# 3. Paths that sbatch and bash must each be given quoted (the grammar keeps its name: the CSV names it).
+ODD="$T/it's a \"dir\" #1 %j"
+mkdir "$ODD"
+cp "${ARGS[0]}" "$ODD/"
+id=$(cd "$ODD" && "$CFG_RUN" sweep "${ARGS[@]:1}" --out "array b.csv" --slurm -- "$ODD/$(basename "${ARGS[0]}")" \
+  2>"$T/log/submit4.err") || fail "submission from $ODD failed: $(cat "$T/log/submit4.err")"
+note "submitted job $id (4 units) from $ODD"
+wait_job "$id" 300
+for task in 0 1 2 3; do
+  [ -f "$ODD/array b.csv.runs/slurm-${id}_$task.out" ] || fail "no log of task $task in $ODD/array b.csv.runs: $(ls "$ODD/array b.csv.runs")"
+done
+"$CFG_RUN" merge "$ODD/array b.csv" 2>"$T/log/merge4.err" || fail "merge: $(cat "$T/log/merge4.err")"
+diff <(without_wall "$T/local.csv") <(without_wall "$ODD/array b.csv") >&2 || fail "the merged CSV from $ODD differs from the local one"
+note "array from a folder with a space, quotes, '#' and '%' in its name merged: identical to the local sweep"
 note "passed"
