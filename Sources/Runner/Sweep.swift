@@ -196,6 +196,7 @@ extension Sweep {
         }
         var resumedAt: Int?
         if case .inProgress(let step, _) = state { resumedAt = step }
+        try directory.checkUnitIsFree(units[index])
         events(.started(unit: index, threads: threads, resumedAt: resumedAt))
         let start = Date()
         let rows = try RunExecutor(unit: units[index], data: data, directory: directory, threads: threads)

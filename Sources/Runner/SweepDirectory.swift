@@ -7,6 +7,10 @@ import Model
 public struct SweepError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    static func busy(_ unit: RunUnit, holder: String?) -> SweepError {
+        SweepError("run \(unit.id) is being trained by \(holder ?? "another process"); wait for it, or stop it")
+    }
 }
 
 /// The state of a sweep on disk, `<results>.csv.runs/`: the settings it was made with (`sweep.json`), and per
@@ -129,7 +133,7 @@ public final class SweepDirectory {
     /// Opens the directory of an existing sweep, whatever its settings (for `merge`).
     public static func openExisting(_ path: String) throws -> SweepDirectory {
         guard FileSystem.kind(of: path) == .directory else {
-            throw SweepError("\(path): no such sweep folder (a sweep run with --out FILE.csv keeps its state in FILE.csv.runs)")
+            throw SweepError("\(path): \(FileSystem.exists(path) ? "a file, not a sweep folder" : "no such sweep folder") (a sweep run with --out FILE.csv keeps its state in the folder FILE.csv.runs)")
         }
         let manifestPath = path + "/" + manifestName
         let bytes = try FileSystem.read(manifestPath)
@@ -216,8 +220,14 @@ public final class SweepDirectory {
         do {
             return try FileLock.acquire(lockPath(unit), exclusive: true, purpose: "cfg-run, unit \(unit.id)")
         } catch let held as FileLock.Held {
-            throw SweepError("run \(unit.id) is being trained by \(held.holder ?? "another process"); wait for it, or stop it")
+            throw SweepError.busy(unit, holder: held.holder)
         }
+    }
+
+    /// Throws when another process trains `unit` now (checked before saying anything about it; `lockUnit` still
+    /// decides, since the other process may start in between).
+    func checkUnitIsFree(_ unit: RunUnit) throws {
+        if FileLock.isHeld(lockPath(unit)) { throw SweepError.busy(unit, holder: FileLock.holderDescription(lockPath(unit))) }
     }
 
     /// Where a unit stands on disk.

@@ -173,7 +173,7 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
         throw UsageError("--jobs has no effect with \(unitIndex != nil ? "--unit (one run)" : "--slurm (each task runs one unit)"): leave it out")
     }
     if let control = path.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-        throw UsageError("the grammar's path \(displayToken(path, limit: 200)) contains a control character (U+\(String(control.value, radix: 16, uppercase: true))); rename the file: its name is written into every row")
+        throw UsageError("the grammar's path \(displayToken(path, limit: 200)) contains a control character (\(String(format: "U+%04X", control.value))); rename the file: its name is written into every row")
     }
     // Where results go, checked before any work: never a device, a folder, a path below a file, or the grammar.
     let out = try arguments.string("--out").map { out in

@@ -262,4 +262,54 @@ final class IntegrityTests: CLITestCase {
         XCTAssertEqual(hungUp.terminationStatus, 128 + SIGHUP)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
     }
+
+    // Medium 10, 12, 14, 15: an extension without a stable checkpoint, a parse that would stall, a busy unit, merge
+    // of a file.
+    func testEdgesOfExtensionCheckingUnitsAndMerge() throws {
+        let folder = try temporaryFolder()
+        func wsd(_ steps: Int, out: String) -> [String] {
+            [Self.grammar, "--sizes", "tiny", "--variants", "1gram,2gram-in", "--steps", "\(steps)", "--eval-every", "10",
+             "--warmup", "2", "--schedule", "wsd", "--decay", "0.5", "--gen-samples", "0", "--val-samples", "50",
+             "--threads", "1", "--out", out]
+        }
+        XCTAssertEqual(try run(wsd(20, out: folder + "/a.csv")).status, 0)
+        try FileManager.default.removeItem(atPath: folder + "/a.csv.runs/tiny_2gram-in_seed1.stable.ckpt")
+        // The state folder named itself; the run without its stable checkpoint is trained from the start, and the
+        // rows are those of the longer budget trained straight.
+        let extended = try run(wsd(40, out: folder + "/b.csv") + ["--extend-from", folder + "/a.csv.runs"])
+        XCTAssertEqual(extended.status, 0, extended.stderr)
+        XCTAssertTrue(extended.stderr.contains("tiny_1gram_seed1: continues from step 10"), extended.stderr)
+        XCTAssertTrue(extended.stderr.contains("is missing, so it is trained from the start here"), extended.stderr)
+        XCTAssertEqual(try run(wsd(40, out: folder + "/c.csv")).status, 0)
+        XCTAssertEqual(withoutWallTime(read(folder + "/b.csv")), withoutWallTime(read(folder + "/c.csv")))
+
+        // check bounds the work of one string: S -> S S | a is cubic in the length.
+        let ambiguous = folder + "/amb.cfg"
+        try "S -> S S [0.3] | a [0.7]\n".write(toFile: ambiguous, atomically: true, encoding: .utf8)
+        let line = Array(repeating: "a", count: 300).joined(separator: " ") + "\n"
+        let bounded = try run(["check", ambiguous, "--work-limit", "100000"], input: "a a\n" + line, timeout: 60)
+        XCTAssertEqual(bounded.status, 2)
+        XCTAssertEqual(bounded.stdout, "ok\nerror\n")
+        XCTAssertTrue(bounded.stderr.contains("takes more than 100000 chart combinations"), bounded.stderr)
+        XCTAssertEqual(try run(["check", ambiguous], input: line, timeout: 60).stdout, "ok\n")
+
+        // A second --unit on a unit that is being trained says so at once, printing nothing else.
+        let busyOut = folder + "/busy.csv"
+        let first = try start(small(Self.grammar, out: busyOut).map { $0 == "20" ? "20000" : $0 } + ["--unit", "0"])
+        defer { first.terminate(); first.waitUntilExit() }
+        let lock = busyOut + ".runs/tiny_1gram_seed1.ckpt"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: lock) && Date() < deadline { usleep(50_000) }
+        let second = try run(small(Self.grammar, out: busyOut).map { $0 == "20" ? "20000" : $0 } + ["--unit", "0"])
+        XCTAssertEqual(second.status, 2)
+        XCTAssertEqual(second.stdout, "")
+        XCTAssertTrue(second.stderr.contains("is being trained by process"), second.stderr)
+        XCTAssertFalse(second.stderr.contains("resuming"), second.stderr)
+
+        // merge of a results file whose state folder is a file says so.
+        try "x".write(toFile: folder + "/m.csv.runs", atomically: true, encoding: .utf8)
+        let merge = try run(["merge", folder + "/m.csv"])
+        XCTAssertEqual(merge.status, 2)
+        XCTAssertTrue(merge.stderr.contains("a file, not a sweep folder"), merge.stderr)
+    }
 }
