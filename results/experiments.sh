@@ -2,7 +2,8 @@
 # The commands behind results/*.csv (see results/README.md), in the order they were run.
 # CFG_RUN: the cfg-run binary to use (default .build/release/cfg-run; build it with `swift build -c release`).
 # Usage: results/experiments.sh [SECTION...]   (default: every section; e.g. `results/experiments.sh 6` resumes the
-#        second round: finished sweeps are skipped, an interrupted one continues from its checkpoints)
+#        second round: finished sweeps are skipped, an interrupted one continues from its checkpoints; on a fresh
+#        clone a sweep whose committed CSV holds its finished result trains nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CFG_RUN=${CFG_RUN:-.build/release/cfg-run}
@@ -87,9 +88,13 @@ done
 # 6c. The regime calibration at the first budget: k-gram models fitted on the characters of 20,000 steps (the runs'
 #     chars column at step 20,000: 16,549,104-16,558,213 for seeds 1-5).
 $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 16558213 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-20k.csv
+# From the 20,000-step sweep's folder where this machine (or the repository: widths 8-32) has it: each run continues
+# from its stable-phase checkpoint, and one without it is trained from the start; without the folder every run is
+# trained from the start. Either way the rows are those of 40,000 steps trained straight (tested).
 for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
-  study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv \
-    --extend-from results/plateau-d$d-20k.csv
+  earlier=()
+  [ -d results/plateau-d$d-20k.csv.runs ] && earlier=(--extend-from results/plateau-d$d-20k.csv)
+  study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv "${earlier[@]}"
 done
 fi
