@@ -5,6 +5,9 @@
 #        second round: finished sweeps are skipped, an interrupted one continues from its checkpoints; on a fresh
 #        clone a sweep whose committed CSV holds its finished result trains nothing)
 set -euo pipefail
+# The whole script is one function, read before any of it runs: editing this file while a study runs (for hours)
+# cannot change what the running copy does.
+main() {
 cd "$(dirname "$0")/.."
 CFG_RUN=${CFG_RUN:-.build/release/cfg-run}
 SECTIONS=" ${*:-1 2 3 4 5 6} "
@@ -98,3 +101,6 @@ for width in $WIDTHS; do
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv "${earlier[@]}"
 done
 fi
+}
+main "$@"
+exit
