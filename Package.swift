@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "SeededRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "SeededRandom", "Files"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Model"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Grammar", "Tokenizer", "Model", "SeededRandom", "Files"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Grammar", "Tokenizer", "Model", "Kernels", "SeededRandom", "Files"]),
         .testTarget(name: "FilesTests", dependencies: ["Files"]),
         .testTarget(name: "CLITests", dependencies: ["cfg-run"]),
     ]

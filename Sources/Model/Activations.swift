@@ -19,34 +19,26 @@ struct Activations {
     }
 
     let tokens, targets: UnsafeMutablePointer<Int32>
-    let ngramIDs: [UnsafeMutablePointer<Int32>]
-    let hashedSlices: [UnsafeMutablePointer<Float>]
+    /// What the input layer keeps from its forward pass for its backward pass.
+    let input: InputWorkspace
     let residual: [UnsafeMutablePointer<Float>]
     let layers: [Layer]
     let heads: [Head]
-    let embeddingScratch, layerNormScratch: UnsafeMutablePointer<Float>
+    let layerNormScratch: UnsafeMutablePointer<Float>
     /// GELU's output for the layer at hand (forward: before the MLP's second product; backward: recomputed for its
     /// weight gradient), shared by the layers.
     let fcGelu: UnsafeMutablePointer<Float>
     let dResidual, dLn, dQKV, dAtty, dFc, dEmbedding: UnsafeMutablePointer<Float>
     let dHidden: [UnsafeMutablePointer<Float>]
 
-    init(config: GPTConfig, layout: ParameterLayout, rows n: Int, batch: Int, seq: Int,
+    /// Carves every buffer for `rows` rows (`batch` windows of `seq`) with `floats` and `ints`, in one fixed order:
+    /// the one plan of this arena, run once to count (`plan`) and once to carve.
+    init(config: GPTConfig, rows n: Int, batch: Int, seq: Int,
          floats: (Int) -> UnsafeMutablePointer<Float>, ints: (Int) -> UnsafeMutablePointer<Int32>) {
         let d = config.width, c = config.classes
         tokens = ints(n)
         targets = ints(n)
-        var tables = 0, sliceWidth = 0
-        switch config.input {
-        case .token: break
-        case .ngram: tables = 1
-        case .hierarchical(let order): tables = order - 1
-        case .hashed(let order, _, let slices):
-            tables = (order - 1) * slices
-            sliceWidth = d / slices
-        }
-        ngramIDs = (0..<tables).map { _ in ints(n) }
-        hashedSlices = sliceWidth > 0 ? (0..<tables).map { _ in floats(n * sliceWidth) } : []
+        input = InputWorkspace(config.input.workspace(rows: n, config.inputShape), floats: floats, ints: ints)
         residual = (0...config.layers).map { _ in floats(n * d) }
         layers = (0..<config.layers).map { _ in
             Layer(ln1: floats(n * d), ln1Mean: floats(n), ln1Rstd: floats(n), qkv: floats(n * 3 * d),
@@ -64,7 +56,6 @@ struct Activations {
                         lnEMean: extra ? floats(n) : nil, lnERstd: extra ? floats(n) : nil,
                         shiftedTokens: extra ? ints(n) : nil)
         }
-        embeddingScratch = floats(max(n * d, d * max(1, sliceWidth)))
         layerNormScratch = floats(LayerNorm.scratchCount(rows: n, columns: d))
         fcGelu = floats(n * 4 * d)
         dResidual = floats(n * d)
@@ -74,5 +65,63 @@ struct Activations {
         dFc = floats(n * 4 * d)
         dEmbedding = floats(config.predictionDepth > 1 ? n * d : 0)
         dHidden = config.predictionDepth > 1 ? [floats(n * d), floats(n * d)] : []
+    }
+
+    /// The floats and ints the arena holds (the plan counted, in floating point so that the sum cannot overflow).
+    static func plan(config: GPTConfig, rows: Int, batch: Int, seq: Int) -> MemoryPlan {
+        MemoryPlan { floats, ints in
+            _ = Activations(config: config, rows: rows, batch: batch, seq: seq, floats: floats, ints: ints)
+        }
+    }
+}
+
+/// What an arena holds, counted by running its carving code with counting allocators: the allocation and the
+/// memory estimate (`GPTConfig.estimatedBytes`) come from the same code, so they cannot disagree.
+struct MemoryPlan {
+    private(set) var floats = 0.0
+    private(set) var ints = 0.0
+
+    init(_ carve: (_ floats: (Int) -> UnsafeMutablePointer<Float>, _ ints: (Int) -> UnsafeMutablePointer<Int32>) -> Void) {
+        var floats = 0.0, ints = 0.0
+        carve({ floats += Double($0); return UnsafeMutablePointer(bitPattern: 64)! },
+              { ints += Double($0); return UnsafeMutablePointer(bitPattern: 64)! })
+        self.floats = floats
+        self.ints = ints
+    }
+}
+
+/// One allocation of floats and one of ints, carved in order by an arena's plan (nothing is allocated per step).
+final class Arena {
+    let floats: UnsafeMutablePointer<Float>
+    let ints: UnsafeMutablePointer<Int32>
+    let floatCount: Int, intCount: Int
+
+    /// Allocates `plan`'s counts, zeroed.
+    init(_ plan: MemoryPlan) {
+        floatCount = Int(plan.floats)
+        intCount = Int(plan.ints)
+        floats = ArenaMemory.allocate(floats: max(1, floatCount))
+        floats.initialize(repeating: 0, count: max(1, floatCount))
+        ints = .allocate(capacity: max(1, intCount))
+        ints.initialize(repeating: 0, count: max(1, intCount))
+    }
+
+    deinit {
+        ArenaMemory.deallocate(floats)
+        ints.deallocate()
+    }
+
+    /// Hands out the arena's memory in order, as the plan counted it.
+    func carve<T>(_ body: (_ floats: (Int) -> UnsafeMutablePointer<Float>, _ ints: (Int) -> UnsafeMutablePointer<Int32>) -> T) -> T {
+        var floatOffset = 0, intOffset = 0
+        let result = body({ count in
+            defer { floatOffset += count }
+            return self.floats + floatOffset
+        }, { count in
+            defer { intOffset += count }
+            return self.ints + intOffset
+        })
+        precondition(floatOffset == floatCount && intOffset == intCount, "an arena was carved otherwise than its plan counted")
+        return result
     }
 }

@@ -7,7 +7,7 @@ import SeededRandom
 /// the model is made (nothing is allocated per step).
 ///
 /// Per position t of a window of `seq` tokens:
-///   input embedding (token / exact n-gram / hierarchical / hashed Over-Encoding) + learned position (or rotary
+///   input layer (`InputLayer`: token / exact n-gram / hierarchical / hashed Over-Encoding) + learned position (or rotary
 ///   q, k) -> `layers` pre-LayerNorm blocks (causal multi-head attention, 4x GELU MLP) -> final LayerNorm ->
 ///   untied linear head -> softmax cross-entropy; optionally extra multi-token-prediction heads.
 /// The exact definition, shared with `tools/torch_reference.py`, is in `GPTConfig` and `ParameterLayout`.
@@ -29,16 +29,13 @@ public final class GPT {
     /// AdamW steps taken so far.
     public internal(set) var step = 0
 
-    private let floats: UnsafeMutablePointer<Float>
-    private let floatCount: Int
-    private let ints: UnsafeMutablePointer<Int32>
-    private let intCount: Int
-    private var acts: Activations!
+    /// The activation arena, and every buffer in it.
+    private let arena: Arena
+    private let acts: Activations
     /// Per-chunk partial sums of the gradient norm (allocated once, not per step).
     let normScratch: UnsafeMutablePointer<Double>
     /// Every tensor of the parameters and of the gradients, resolved by name once here.
     let weights: ModelTensors, weightGradients: ModelTensors
-    let inputLayer: InputLayer
     private var rowsInUse = 0
     private var lastLoss: Float = .nan
 
@@ -69,23 +66,9 @@ public final class GPT {
         secondMoment.initialize(repeating: 0, count: count)
         weights = ModelTensors(config, layout: layout, base: parameters)
         weightGradients = ModelTensors(config, layout: layout, base: gradients)
-        inputLayer = InputLayer(config: config)
-        // Two passes over the activation plan: count, then carve one allocation.
-        var floatTotal = 0, intTotal = 0
-        _ = Activations(config: config, layout: layout, rows: batch * seq, batch: batch, seq: seq,
-                        floats: { floatTotal += $0; return UnsafeMutablePointer(bitPattern: 64)! },
-                        ints: { intTotal += $0; return UnsafeMutablePointer(bitPattern: 64)! })
-        floatCount = floatTotal
-        intCount = intTotal
-        floats = ArenaMemory.allocate(floats: floatTotal)
-        floats.initialize(repeating: 0, count: max(1, floatTotal))
-        ints = .allocate(capacity: max(1, intTotal))
-        ints.initialize(repeating: 0, count: max(1, intTotal))
-        var floatOffset = 0, intOffset = 0
-        let floatBase = floats, intBase = ints
-        acts = Activations(config: config, layout: layout, rows: batch * seq, batch: batch, seq: seq,
-                           floats: { count in defer { floatOffset += count }; return floatBase + floatOffset },
-                           ints: { count in defer { intOffset += count }; return intBase + intOffset })
+        // The activation plan, run to count and then to carve one allocation.
+        arena = Arena(Activations.plan(config: config, rows: batch * seq, batch: batch, seq: seq))
+        acts = arena.carve { floats, ints in Activations(config: config, rows: batch * seq, batch: batch, seq: seq, floats: floats, ints: ints) }
         initialize(seed: seed)
     }
 
@@ -94,8 +77,6 @@ public final class GPT {
         ArenaMemory.deallocate(gradients)
         ArenaMemory.deallocate(firstMoment)
         ArenaMemory.deallocate(secondMoment)
-        ArenaMemory.deallocate(floats)
-        ints.deallocate()
         normScratch.deallocate()
     }
 
@@ -127,6 +108,9 @@ public final class GPT {
         return UnsafeMutableBufferPointer(start: gradients + t.offset, count: t.count)
     }
 
+    /// Floats and ints of the activation arena, as `GPTConfig.estimatedBytes` counts them.
+    public var allocatedCount: (floats: Int, ints: Int) { (arena.floatCount, arena.intCount) }
+
     public func zeroGradients() { gradients.update(repeating: 0, count: layout.count) }
 
     /// The main head's logits of the last forward pass: `rows x classes`.
@@ -150,14 +134,13 @@ public final class GPT {
                         gradients: Bool = true) -> Float {
         let b = windows ?? batch
         precondition(b <= batch)
-        let n = b * seq, d = config.width, a = acts!
+        let n = b * seq, d = config.width, a = acts
         rowsInUse = n
         a.tokens.update(from: inputs, count: n)
         a.targets.update(from: targets, count: n)
 
-        inputLayer.forward(x: a.residual[0], rows: n, tokens: a.tokens, sequences: TokenWindows(tokens: a.tokens, seq: seq),
-                           tables: weights.input, ids: a.ngramIDs, slices: a.hashedSlices, scratch: a.embeddingScratch,
-                           pool: pool)
+        config.input.forward(x: a.residual[0], rows: n, tokens: a.tokens, sequences: TokenWindows(tokens: a.tokens, seq: seq),
+                             weights: weights.input, workspace: a.input, shape: config.inputShape, pool: pool)
         if let wpe = weights.positions {
             for w in 0..<b {
                 for t in 0..<seq { axpyRow(wpe + t * d, a.residual[0] + (w * seq + t) * d, d) }
@@ -209,7 +192,7 @@ public final class GPT {
 
     /// Block l's buffers in the activation arena.
     private func blockBuffers(_ l: Int) -> BlockBuffers {
-        let a = acts!, la = a.layers[l]
+        let a = acts, la = a.layers[l]
         return BlockBuffers(input: a.residual[l], ln1: la.ln1, ln1Mean: la.ln1Mean, ln1Rstd: la.ln1Rstd, qkv: la.qkv,
                             atty: la.atty, afterAttention: la.res2, ln2: la.ln2, ln2Mean: la.ln2Mean,
                             ln2Rstd: la.ln2Rstd, fc: la.fc, fcTanh: la.fcTanh, fcGelu: a.fcGelu, output: a.residual[l + 1])
@@ -217,7 +200,7 @@ public final class GPT {
 
     /// Multi-token head j (0-based, j >= 1): h_j = proj [ln_h(h_{j-1}); ln_e(mtp.wte[token t + j])].
     private func mtpForward(_ j: Int, rows n: Int, windows b: Int) {
-        let d = config.width, a = acts!, h = a.heads[j], head = weights.predictionHeads[j - 1]
+        let d = config.width, a = acts, h = a.heads[j], head = weights.predictionHeads[j - 1]
         let previous = j == 1 ? a.residual[config.layers] : a.heads[j - 1].hidden!
         for r in 0..<n {
             let t = r % seq
@@ -239,7 +222,7 @@ public final class GPT {
 
     /// Accumulates the gradient of the last forward pass's loss into `gradients`.
     public func backward() {
-        let n = rowsInUse, d = config.width, a = acts!
+        let n = rowsInUse, d = config.width, a = acts
         let b = n / seq
         let dResidual = a.dResidual
         dResidual.update(repeating: 0, count: n * d)
@@ -274,13 +257,13 @@ public final class GPT {
                 for w in 0..<b { axpyRow(dResidual + (w * seq + t) * d, dwpe + t * d, d) }
             }
         }
-        inputLayer.backward(dx: dResidual, rows: n, tokens: a.tokens, tables: weights.input, gradients: weightGradients.input,
-                            ids: a.ngramIDs, slices: a.hashedSlices, scratch: a.embeddingScratch, pool: pool)
+        config.input.backward(dx: dResidual, rows: n, tokens: a.tokens, weights: weights.input, gradients: weightGradients.input,
+                              workspace: a.input, shape: config.inputShape, pool: pool)
     }
 
     private func mtpBackward(_ j: Int, dHidden: UnsafeMutablePointer<Float>, dPrevious: UnsafeMutablePointer<Float>,
                              rows n: Int) {
-        let d = config.width, a = acts!, h = a.heads[j]
+        let d = config.width, a = acts, h = a.heads[j]
         let previous = j == 1 ? a.residual[config.layers] : a.heads[j - 1].hidden!
         let p = weights.predictionHeads[j - 1], g = weightGradients.predictionHeads[j - 1]
         // hidden = lnH P[:, :d]^T + lnE P[:, d:]^T

@@ -1,18 +1,5 @@
-/// The shape of a GPT: sizes, the input embedding, positions and the output head(s).
+/// The shape of a GPT: sizes, the input layer, positions and the output head(s).
 public struct GPTConfig: Codable, Equatable, Sendable {
-    /// How a position's input vector is built from the token window.
-    public enum InputEmbedding: Codable, Equatable, Sendable {
-        /// One row per token (`wte`).
-        case token
-        /// Exact n-gram table only: position t embeds the n tokens ending at t (`ngram.n`).
-        case ngram(n: Int)
-        /// Sum of the token table and exact 2..n-gram tables (hierarchical n-gram input).
-        case hierarchical(n: Int)
-        /// Over-Encoding: the token table plus hashed 2..n-gram tables (`id mod (rows + 2i)`), each split into
-        /// `slices` tables of width d/slices with a projection back to d, the sum divided by 1 + slices (n - 1).
-        case hashed(n: Int, rows: Int, slices: Int)
-    }
-
     public enum Positions: String, Codable, Sendable { case learned, rotary }
 
     /// Input token vocabulary (ids 0..<vocabulary).
@@ -24,7 +11,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var heads: Int
     /// Longest window (learned position table rows; KV-cache length).
     public var maxSequence: Int
-    public var input: InputEmbedding
+    /// How a position's input vector is built (see `InputLayer`).
+    public var input: any InputLayer
     public var positions: Positions
     /// Multi-token prediction depth J (1: one head). Head j predicts the token j steps ahead.
     public var predictionDepth: Int
@@ -32,7 +20,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var predictionWeights: [Float]
 
     public init(vocabulary: Int, classes: Int? = nil, layers: Int, width: Int, heads: Int, maxSequence: Int,
-                input: InputEmbedding = .token, positions: Positions = .learned, predictionDepth: Int = 1,
+                input: any InputLayer = TokenEmbedding(), positions: Positions = .learned, predictionDepth: Int = 1,
                 predictionWeights: [Float]? = nil) {
         self.vocabulary = vocabulary
         self.classes = classes ?? vocabulary
@@ -46,6 +34,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.predictionWeights = predictionWeights ?? [1] + [Float](repeating: 0.1, count: max(0, predictionDepth - 1))
     }
 
+    /// What the input layer's sizes depend on.
+    public var inputShape: InputShape { InputShape(vocabulary: vocabulary, width: width) }
+
     /// Problems that make the configuration unusable (empty when valid).
     public var problems: [String] {
         var problems: [String] = []
@@ -54,13 +45,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         if heads > 0 && width % heads != 0 { problems.append("width \(width) is not divisible by heads \(heads)") }
         if positions == .rotary && heads > 0 && (width / heads) % 2 != 0 { problems.append("rotary positions need an even head width") }
         if predictionDepth < 1 || predictionWeights.count != predictionDepth { problems.append("predictionWeights must have predictionDepth entries") }
-        switch input {
-        case .token: break
-        case .ngram(let n), .hierarchical(let n):
-            if n < 2 { problems.append("n-gram order must be at least 2") }
-        case .hashed(let n, let rows, let slices):
-            if n < 2 || rows < 1 || slices < 1 || width % slices != 0 { problems.append("hashed input needs n >= 2, rows >= 1 and width divisible by slices") }
-        }
+        problems += input.problems(inputShape)
         if !problems.isEmpty { return problems }
         for table in tables where table.rows * table.columns > GPTConfig.maximumTableParameters {
             problems.append("\(table.name) has \(GPTConfig.count(table.rows)) rows of \(GPTConfig.count(table.columns)) (over \(GPTConfig.count(GPTConfig.maximumTableParameters)) parameters)\(table.advice)")
@@ -72,53 +57,63 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// for this engine (use hashed input, a smaller n or a smaller alphabet).
     public static let maximumTableParameters = 64e6
 
-    /// The embedding tables and the head as (rows, columns), counted in floating point so that no vocabulary,
-    /// however absurd, can overflow before it is refused.
-    var tables: [(name: String, rows: Double, columns: Double, advice: String)] {
-        let d = Double(width)
-        let tooLarge = ": use hashed input (Ngram-hin@m=...,k=...) or a smaller n"
-        var tables: [(String, Double, Double, String)] = []
-        switch input {
-        case .token:
-            tables.append(("the token embedding over \(vocabulary) tokens", Double(vocabulary), d, ": use a smaller n or alphabet"))
-        case .ngram(let n):
-            tables.append(("an exact \(n)-gram table over \(vocabulary) tokens", power(Double(vocabulary + 1), n), d, tooLarge))
-        case .hierarchical(let n):
-            tables.append(("the token embedding", Double(vocabulary), d, ""))
-            for k in 2...max(2, n) {
-                tables.append(("an exact \(k)-gram table over \(vocabulary) tokens", power(Double(vocabulary + 1), k), d, tooLarge))
-            }
-        case .hashed(let n, let rows, let slices):
-            tables.append(("the token embedding", Double(vocabulary), d, ""))
-            tables.append(("the largest hashed table (m = \(rows))", Double(rows) + 2 * Double((n - 1) * slices - 1),
-                           d / Double(slices), ": use a smaller m"))
-        }
-        tables.append(("the output head over \(classes) classes", Double(classes), d,
-                       ": the output vocabulary is too large; use a smaller n or alphabet"))
-        return tables
+    /// The input layer's tables and the head, counted in floating point so that no vocabulary, however absurd, can
+    /// overflow before it is refused.
+    var tables: [TableSize] {
+        input.tables(inputShape) + [TableSize(name: "the output head over \(classes) classes", rows: Double(classes),
+                                              columns: Double(width),
+                                              advice: ": the output vocabulary is too large; use a smaller n or alphabet")]
     }
 
     /// Bytes a model of this shape needs to train on `batch` windows of `seq` tokens and to sample `samplingBatch`
-    /// sequences: parameters with their gradients and two AdamW moments, the activations, and the sampler's key/value
-    /// cache. An estimate in floating point (within a few percent of the arenas), so that it cannot overflow.
+    /// sequences: the parameters with their gradients and two AdamW moments, the activation arena and the sampler's
+    /// arena, counted by the very plans that size those allocations (`MemoryPlan`). Only for a configuration without
+    /// `problems`, whose every table is within the limit (the plans count in `Int`).
     public func estimatedBytes(batch: Int, seq: Int, samplingBatch: Int = 64) -> Double {
-        let d = Double(width), l = Double(layers), rows = Double(batch) * Double(seq), c = Double(classes)
-        var parameters = tables.reduce(0) { $0 + $1.rows * $1.columns }
-        if case .hashed(let n, let rows, let slices) = input {
-            // `tables` lists the largest hashed table once; there are (n - 1) x slices, each with a projection.
-            let count = Double((n - 1) * slices), sliceWidth = d / Double(slices)
-            parameters += (count - 1) * (Double(rows) + count) * sliceWidth + count * d * sliceWidth
-        }
-        parameters += l * (12 * d * d + 13 * d) + 2 * d
-        if positions == .learned { parameters += Double(maxSequence) * d }
-        let depth = Double(predictionDepth)
-        if predictionDepth > 1 { parameters += Double(vocabulary) * d + (depth - 1) * (2 * d * d + 4 * d) }
-        // Per layer: LayerNorm outputs, qkv, attention output, residual, the MLP's fc and kept tanh.
-        let perLayer = rows * (15 * d + 6) + Double(batch * heads * seq)
-        let activations = l * perLayer + (l + 1) * rows * d + depth * rows * (2 * c + 8 * d) + rows * 21 * d
-        let sampling = 2 * l * Double(samplingBatch) * Double(maxSequence) * d + Double(samplingBatch) * (c + 12 * d)
-            + parameters
-        return 4 * (4 * parameters + activations + sampling)
+        let layout = ParameterLayout(self)
+        let training = Activations.plan(config: self, rows: batch * seq, batch: batch, seq: seq)
+        let sampling = Generator.plan(config: self, batch: samplingBatch)
+        return 4 * (4 * Double(layout.count) + training.floats + training.ints + sampling.floats + sampling.ints)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case vocabulary, classes, layers, width, heads, maxSequence, input, positions, predictionDepth, predictionWeights
+    }
+
+    /// The input layer is written as its specification (`{"ngram":{"n":3}}`, as earlier versions wrote it) and read
+    /// back through the registry of input layers.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabulary = try c.decode(Int.self, forKey: .vocabulary)
+        classes = try c.decode(Int.self, forKey: .classes)
+        layers = try c.decode(Int.self, forKey: .layers)
+        width = try c.decode(Int.self, forKey: .width)
+        heads = try c.decode(Int.self, forKey: .heads)
+        maxSequence = try c.decode(Int.self, forKey: .maxSequence)
+        input = try InputLayers.make(try c.decode(InputLayerSpecification.self, forKey: .input))
+        positions = try c.decode(Positions.self, forKey: .positions)
+        predictionDepth = try c.decode(Int.self, forKey: .predictionDepth)
+        predictionWeights = try c.decode([Float].self, forKey: .predictionWeights)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabulary, forKey: .vocabulary)
+        try c.encode(classes, forKey: .classes)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(width, forKey: .width)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(maxSequence, forKey: .maxSequence)
+        try c.encode(input.specification, forKey: .input)
+        try c.encode(positions, forKey: .positions)
+        try c.encode(predictionDepth, forKey: .predictionDepth)
+        try c.encode(predictionWeights, forKey: .predictionWeights)
+    }
+
+    public static func == (a: GPTConfig, b: GPTConfig) -> Bool {
+        (a.vocabulary, a.classes, a.layers, a.width, a.heads, a.maxSequence) == (b.vocabulary, b.classes, b.layers, b.width, b.heads, b.maxSequence)
+            && a.input.specification == b.input.specification && a.positions == b.positions
+            && a.predictionDepth == b.predictionDepth && a.predictionWeights == b.predictionWeights
     }
 }
 
@@ -152,12 +147,6 @@ extension GPTConfig {
     }
 }
 
-private func power(_ base: Double, _ exponent: Int) -> Double {
-    var result = 1.0
-    for _ in 0..<exponent { result *= base }
-    return result
-}
-
 /// One named parameter tensor in the flat parameter arena.
 public struct ParameterTensor: Sendable {
     public let name: String
@@ -166,6 +155,8 @@ public struct ParameterTensor: Sendable {
     public var count: Int { shape.reduce(1, *) }
     /// Weight decay applies to matrices (and tables) only, not to biases and LayerNorm parameters.
     public var decays: Bool { shape.count >= 2 }
+    /// An embedding table, position table or output head: not among the paper's non-embedding parameters.
+    public let isEmbedding: Bool
     /// GPT-2 initialisation: N(0, std); std 0 with `one` for LayerNorm weights, 0 for biases.
     let initStd: Float
     let initOne: Bool
@@ -179,38 +170,23 @@ public struct ParameterLayout: Sendable {
 
     public subscript(name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
 
-    /// Rows of the hashed table for order k (2...n) and slice s.
-    public static func hashedRows(base: Int, order k: Int, slice s: Int, slices: Int) -> Int {
-        base + 2 * ((k - 2) * slices + s)
-    }
+    /// The input layer's tensors (in the layout's order, at its start).
+    public let inputTensors: [ParameterTensor]
 
     public init(_ config: GPTConfig) {
         var tensors: [ParameterTensor] = []
         var offset = 0
-        func add(_ name: String, _ shape: [Int], std: Float = 0, one: Bool = false) {
-            tensors.append(ParameterTensor(name: name, shape: shape, offset: offset, initStd: std, initOne: one))
+        func add(_ name: String, _ shape: [Int], std: Float = 0, one: Bool = false, embedding: Bool = false) {
+            tensors.append(ParameterTensor(name: name, shape: shape, offset: offset, isEmbedding: embedding, initStd: std, initOne: one))
             offset += shape.reduce(1, *)
         }
         let v = config.vocabulary, d = config.width, l = config.layers
         let std: Float = 0.02, residualStd = 0.02 / Float(2 * l).squareRoot()
-        switch config.input {
-        case .token:
-            add("wte", [v, d], std: std)
-        case .ngram(let n):
-            add("ngram.\(n)", [ipow(v + 1, n), d], std: std)
-        case .hierarchical(let n):
-            add("wte", [v, d], std: std)
-            for k in 2...n { add("ngram.\(k)", [ipow(v + 1, k), d], std: std) }
-        case .hashed(let n, let rows, let slices):
-            add("wte", [v, d], std: std)
-            for k in 2...n {
-                for s in 0..<slices {
-                    add("oe.\(k).\(s).table", [ParameterLayout.hashedRows(base: rows, order: k, slice: s, slices: slices), d / slices], std: std)
-                    add("oe.\(k).\(s).proj", [d, d / slices], std: std)
-                }
-            }
+        for tensor in config.input.tensors(config.inputShape) {
+            add(tensor.name, tensor.shape, std: tensor.initStd, embedding: tensor.isEmbedding)
         }
-        if config.positions == .learned { add("wpe", [config.maxSequence, d], std: std) }
+        inputTensors = tensors
+        if config.positions == .learned { add("wpe", [config.maxSequence, d], std: std, embedding: true) }
         for layer in 0..<l {
             let p = "h.\(layer)."
             add(p + "ln_1.weight", [d], one: true)
@@ -228,9 +204,9 @@ public struct ParameterLayout: Sendable {
         }
         add("ln_f.weight", [d], one: true)
         add("ln_f.bias", [d])
-        add("lm_head.weight", [config.classes, d], std: std)
+        add("lm_head.weight", [config.classes, d], std: std, embedding: true)
         if config.predictionDepth > 1 {
-            add("mtp.wte", [v, d], std: std)
+            add("mtp.wte", [v, d], std: std, embedding: true)
             for j in 2...config.predictionDepth {
                 add("mtp.\(j).ln_h.weight", [d], one: true)
                 add("mtp.\(j).ln_h.bias", [d])
@@ -244,17 +220,6 @@ public struct ParameterLayout: Sendable {
         self.index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
     }
 
-    /// Parameters outside the embedding tables and the output head (the paper's parameter count).
-    public var nonEmbeddingCount: Int {
-        tensors.filter { t in
-            !(t.name == "wte" || t.name == "wpe" || t.name.hasPrefix("ngram.") || t.name.hasSuffix(".table")
-              || t.name == "lm_head.weight" || t.name == "mtp.wte")
-        }.reduce(0) { $0 + $1.count }
-    }
-}
-
-func ipow(_ base: Int, _ exponent: Int) -> Int {
-    var result = 1
-    for _ in 0..<exponent { result *= base }
-    return result
+    /// Parameters outside the embedding tables, the position table and the output head (the paper's count).
+    public var nonEmbeddingCount: Int { tensors.filter { !$0.isEmbedding }.reduce(0) { $0 + $1.count } }
 }

@@ -13,51 +13,54 @@ public final class Generator {
     public let model: GPT
     public let batch: Int
     let maxLength: Int
-    private let floats: UnsafeMutablePointer<Float>
-    private let keys: [UnsafeMutablePointer<Float>]    // per layer, in `Attention.decode`'s layout
-    private let values: [UnsafeMutablePointer<Float>]
-    private let x, ln, qkv, att, fc, fcGelu, fcTanh, logits, scratch: UnsafeMutablePointer<Float>
-    /// The blocks' four weight matrices and the head's, packed for the matrix multiply at the start of every call
-    /// (the model may have trained since the last one): each token step then multiplies without packing them.
-    private let packedWeights: UnsafeMutablePointer<Float>
-    private let mean, rstd: UnsafeMutablePointer<Float>
-    private let ints: UnsafeMutablePointer<Int32>
-    /// `[batch, maxLength]` tokens so far; the current token of every row; one table's n-gram ids (reused).
-    private let history, ids, ngramIDs: UnsafeMutablePointer<Int32>
+    /// The sampler's arena, and every buffer in it.
+    private let arena: Arena
+    private let buffers: Buffers
+
+    /// The sampler's buffers: key/value caches per layer (in `Attention.decode`'s layout), one row per sequence of
+    /// everything a step computes, the packed weights, the token history and the input layer's workspace.
+    struct Buffers {
+        let keys, values: [UnsafeMutablePointer<Float>]
+        let x, ln, qkv, att, fc, fcGelu, fcTanh, logits, scratch, mean, rstd: UnsafeMutablePointer<Float>
+        /// The blocks' four weight matrices and the head's, packed for the matrix multiply at the start of every
+        /// call (the model may have trained since the last one): each token step then multiplies without packing.
+        let packedWeights: UnsafeMutablePointer<Float>
+        /// `[batch, maxLength]` tokens so far, and the current token of every row.
+        let history, ids: UnsafeMutablePointer<Int32>
+        let input: InputWorkspace
+
+        /// The one plan of the sampler's arena (see `MemoryPlan`).
+        init(config c: GPTConfig, batch: Int, floats: (Int) -> UnsafeMutablePointer<Float>, ints: (Int) -> UnsafeMutablePointer<Int32>) {
+            let d = c.width, capacity = c.maxSequence
+            let cache = Attention.decodeCacheCount(rows: batch, capacity: capacity, width: d)
+            keys = (0..<c.layers).map { _ in floats(cache) }
+            values = (0..<c.layers).map { _ in floats(cache) }
+            x = floats(batch * d); ln = floats(batch * d); qkv = floats(batch * 3 * d); att = floats(batch * d)
+            fc = floats(batch * 4 * d); fcGelu = floats(batch * 4 * d); fcTanh = floats(batch * 4 * d)
+            logits = floats(batch * c.classes)
+            scratch = floats(batch * c.heads * capacity); mean = floats(batch); rstd = floats(batch)
+            packedWeights = floats(c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes))
+            history = ints(batch * capacity)
+            ids = ints(batch)
+            input = InputWorkspace(c.input.workspace(rows: batch, c.inputShape), floats: floats, ints: ints)
+        }
+    }
+
+    /// What the sampler's arena holds for `batch` sequences.
+    static func plan(config: GPTConfig, batch: Int) -> MemoryPlan {
+        MemoryPlan { floats, ints in _ = Buffers(config: config, batch: batch, floats: floats, ints: ints) }
+    }
 
     public init(model: GPT, batch: Int) {
-        let c = model.config, d = c.width
         self.model = model
         self.batch = batch
-        maxLength = c.maxSequence
-        let cache = Attention.decodeCacheCount(rows: batch, capacity: maxLength, width: d)
-        let sizes = [cache * c.layers * 2, batch * d, batch * d, batch * 3 * d, batch * d, batch * 4 * d, batch * 4 * d,
-                     batch * 4 * d, batch * c.classes, batch * c.heads * maxLength, batch, batch,
-                     c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes)]
-        let total = sizes.reduce(0, +)
-        let base = ArenaMemory.allocate(floats: total)
-        base.initialize(repeating: 0, count: total)
-        floats = base
-        var offset = 0
-        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { offset += n }; return base + offset }
-        keys = (0..<c.layers).map { _ in take(cache) }
-        values = (0..<c.layers).map { _ in take(cache) }
-        x = take(batch * d); ln = take(batch * d); qkv = take(batch * 3 * d); att = take(batch * d)
-        fc = take(batch * 4 * d); fcGelu = take(batch * 4 * d); fcTanh = take(batch * 4 * d)
-        logits = take(batch * c.classes)
-        scratch = take(batch * c.heads * maxLength); mean = take(batch); rstd = take(batch)
-        packedWeights = take(c.layers * Generator.layerWeights(d) + Linear.packedCount(inputs: d, outputs: c.classes))
-        ints = .allocate(capacity: batch * (maxLength + 2))
-        ints.initialize(repeating: 0, count: batch * (maxLength + 2))
-        history = ints
-        ids = ints + batch * maxLength
-        ngramIDs = ids + batch
+        maxLength = model.config.maxSequence
+        arena = Arena(Generator.plan(config: model.config, batch: batch))
+        buffers = arena.carve { floats, ints in Buffers(config: model.config, batch: batch, floats: floats, ints: ints) }
     }
 
-    deinit {
-        ArenaMemory.deallocate(floats)
-        ints.deallocate()
-    }
+    /// Floats and ints the sampler holds (its arena), as `GPTConfig.estimatedBytes` counts them.
+    public var allocatedCount: (floats: Int, ints: Int) { (arena.floatCount, arena.intCount) }
 
     /// Floats of one block's packed weights: c_attn (3d x d), c_proj (d x d), c_fc (4d x d), mlp c_proj (d x 4d).
     static func layerWeights(_ d: Int) -> Int {
@@ -69,14 +72,14 @@ public final class Generator {
     private func packedWeights(layer l: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
                                                  UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         let d = model.config.width
-        let attn = packedWeights + l * Generator.layerWeights(d)
+        let attn = buffers.packedWeights + l * Generator.layerWeights(d)
         let proj = attn + Linear.packedCount(inputs: d, outputs: 3 * d)
         let fc = proj + Linear.packedCount(inputs: d, outputs: d)
         return (attn, proj, fc, fc + Linear.packedCount(inputs: d, outputs: 4 * d))
     }
 
     private var packedHead: UnsafeMutablePointer<Float> {
-        packedWeights + model.config.layers * Generator.layerWeights(model.config.width)
+        buffers.packedWeights + model.config.layers * Generator.layerWeights(model.config.width)
     }
 
     /// Packs the model's current weights into `packedWeights`.
@@ -106,6 +109,7 @@ public final class Generator {
         let promptLength = prompts[0].count
         var out = [(tokens: [Int32], ended: Bool)](repeating: ([], false), count: rows)
         packWeights()
+        let history = buffers.history, logits = buffers.logits
         for r in 0..<rows { for (t, token) in prompts[r].enumerated() { history[r * maxLength + t] = token } }
         var position = 0
         while position < length {
@@ -130,15 +134,13 @@ public final class Generator {
     }
 
     /// Runs the token at `position` of every row through the model, appending to the caches; leaves the logits
-    /// for the next token in `logits`. The input layer, blocks and head are training's own (`InputLayer`, `Block`,
+    /// for the next token in `logits`. The input layer, blocks and head are training's own (`config.input`, `Block`,
     /// `OutputHead`), with the attention reading the cache.
     private func step(position t: Int, rows: Int) {
-        let model = self.model, c = model.config, d = c.width
+        let model = self.model, c = model.config, d = c.width, x = buffers.x, ids = buffers.ids, history = buffers.history
         for r in 0..<rows { ids[r] = history[r * maxLength + t] }
-        let tables = model.inputLayer.idTables
-        model.inputLayer.forward(x: x, rows: rows, tokens: ids, sequences: TokenHistory(history: history, stride: maxLength, position: t),
-                                 tables: model.weights.input, ids: Array(repeating: ngramIDs, count: tables),
-                                 slices: Array(repeating: fc, count: tables), scratch: ln, pool: nil)
+        c.input.forward(x: x, rows: rows, tokens: ids, sequences: TokenHistory(history: history, stride: maxLength, position: t),
+                        weights: model.weights.input, workspace: buffers.input, shape: c.inputShape, pool: nil)
         if let wpe = model.weights.positions {
             for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[t * d + i] } }
         }
@@ -153,11 +155,11 @@ public final class Generator {
 
     /// The blocks, final norm and head for rows `range` at `position` (single-threaded: `step` splits the rows).
     private func runBlocks(rows range: Range<Int>, position t: Int) {
-        let model = self.model, c = model.config, d = c.width
+        let model = self.model, c = model.config, d = c.width, b = buffers
         let r0 = range.lowerBound, rows = range.count
-        let x = self.x + r0 * d, ln = self.ln + r0 * d, qkv = self.qkv + r0 * 3 * d, att = self.att + r0 * d
-        let fc = self.fc + r0 * 4 * d, fcGelu = self.fcGelu + r0 * 4 * d, fcTanh = self.fcTanh + r0 * 4 * d
-        let mean = self.mean + r0, rstd = self.rstd + r0, scratch = self.scratch + r0 * c.heads * maxLength
+        let x = b.x + r0 * d, ln = b.ln + r0 * d, qkv = b.qkv + r0 * 3 * d, att = b.att + r0 * d
+        let fc = b.fc + r0 * 4 * d, fcGelu = b.fcGelu + r0 * 4 * d, fcTanh = b.fcTanh + r0 * 4 * d
+        let mean = b.mean + r0, rstd = b.rstd + r0, scratch = b.scratch + r0 * c.heads * maxLength
         // The residual stream is updated in place; the two norms share one buffer.
         let buffers = BlockBuffers(input: x, ln1: ln, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv, atty: att, afterAttention: x,
                                    ln2: ln, ln2Mean: mean, ln2Rstd: rstd, fc: fc, fcTanh: fcTanh, fcGelu: fcGelu, output: x)
@@ -170,10 +172,10 @@ public final class Generator {
                                                                          UnsafePointer(packed.2), UnsafePointer(packed.3))),
                           buffers,
                           rows: rows, config: c,
-                          attention: .cache(keys: keys[l] + shareCache, values: values[l] + shareCache, position: t,
+                          attention: .cache(keys: b.keys[l] + shareCache, values: b.values[l] + shareCache, position: t,
                                             capacity: maxLength, scratch: scratch), pool: nil)
         }
-        OutputHead.logits(logits + r0 * c.classes, normed: ln, mean: mean, reciprocalStd: rstd, input: x,
+        OutputHead.logits(b.logits + r0 * c.classes, normed: ln, mean: mean, reciprocalStd: rstd, input: x,
                           normWeight: model.weights.finalNormWeight, normBias: model.weights.finalNormBias,
                           head: .packed(packedHead), rows: rows, config: c, pool: nil)
     }
@@ -181,7 +183,7 @@ public final class Generator {
     /// The logits the latest step left, `[rows, classes]` for the rows of the latest call: after `generate`, those
     /// after each sequence's last token.
     public func latestLogits(rows: Int) -> [Float] {
-        Array(UnsafeBufferPointer(start: logits, count: rows * model.config.classes))
+        Array(UnsafeBufferPointer(start: buffers.logits, count: rows * model.config.classes))
     }
 
     /// Runs one row of `tokens` through the cached decoder and returns the logits after every position
@@ -191,9 +193,9 @@ public final class Generator {
         var out: [Float] = []
         packWeights()
         for (t, token) in tokens.enumerated() {
-            history[t] = token
+            buffers.history[t] = token
             step(position: t, rows: 1)
-            out.append(contentsOf: UnsafeBufferPointer(start: logits, count: classes))
+            out.append(contentsOf: UnsafeBufferPointer(start: buffers.logits, count: classes))
         }
         return out
     }

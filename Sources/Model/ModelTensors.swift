@@ -4,22 +4,13 @@
 struct ModelTensors {
     typealias Pointer = UnsafeMutablePointer<Float>
 
-    /// The input layer's tables (see `InputLayer`).
-    struct InputTables {
-        /// `wte` (absent for exact n-gram input alone).
-        let token: Pointer?
-        /// Exact n-gram tables, for orders 2...n (hierarchical), or the one table of order n (`ngram.n`).
-        let ngram: [Pointer]
-        /// Hashed Over-Encoding tables and their projections, order by order, slice by slice.
-        let hashed: [(table: Pointer, projection: Pointer)]
-    }
-
     /// One multi-token-prediction head (`mtp.j.*`, j >= 2).
     struct PredictionHead {
         let hiddenNormWeight, hiddenNormBias, embeddingNormWeight, embeddingNormBias, projection: Pointer
     }
 
-    let input: InputTables
+    /// The input layer's tensors, in its own order (see `InputLayer.tensors`).
+    let input: [Pointer]
     /// Learned positions (`wpe`); nil with rotary positions.
     let positions: Pointer?
     let blocks: [BlockTensors]
@@ -32,18 +23,7 @@ struct ModelTensors {
 
     init(_ config: GPTConfig, layout: ParameterLayout, base: Pointer) {
         func at(_ name: String) -> Pointer { base + layout[name]!.offset }
-        switch config.input {
-        case .token:
-            input = InputTables(token: at("wte"), ngram: [], hashed: [])
-        case .ngram(let n):
-            input = InputTables(token: nil, ngram: [at("ngram.\(n)")], hashed: [])
-        case .hierarchical(let n):
-            input = InputTables(token: at("wte"), ngram: (2...n).map { at("ngram.\($0)") }, hashed: [])
-        case .hashed(let n, _, let slices):
-            var hashed: [(Pointer, Pointer)] = []
-            for k in 2...n { for s in 0..<slices { hashed.append((at("oe.\(k).\(s).table"), at("oe.\(k).\(s).proj"))) } }
-            input = InputTables(token: at("wte"), ngram: [], hashed: hashed)
-        }
+        input = layout.inputTensors.map { base + $0.offset }
         positions = config.positions == .learned ? at("wpe") : nil
         blocks = (0..<config.layers).map { l in
             func block(_ name: String) -> Pointer { at("h.\(l).\(name)") }

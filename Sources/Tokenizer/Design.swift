@@ -31,7 +31,7 @@ public protocol Design: Sendable {
     func inputVocabulary(alphabet: Int) -> Double
     func classes(alphabet: Int) -> Double
     /// The model's input layer.
-    var inputLayer: GPTConfig.InputEmbedding { get }
+    var inputLayer: any InputLayer { get }
     /// Loss weights of the heads: one (the main head) unless the design predicts several tokens ahead.
     var predictionWeights: [Float] { get }
 
@@ -61,7 +61,7 @@ public protocol Design: Sendable {
 extension Design {
     public static var settingsHelp: String? { nil }
     public var settingsSpelling: String? { nil }
-    public var inputLayer: GPTConfig.InputEmbedding { .token }
+    public var inputLayer: any InputLayer { TokenEmbedding() }
     public var predictionWeights: [Float] { [1] }
 
     /// The spelling, as on the command line and in the CSV.

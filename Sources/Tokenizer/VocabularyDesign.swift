@@ -1,12 +1,34 @@
+import Foundation
+
 /// A vocabulary design as a value: one of the registered `Design` types with its order and settings. Spelled as on
 /// the command line and in the CSV (`1gram`, `3gram-in`, `3gram-hin@m=97,k=2`, ...), and stored by that spelling
 /// (Codable as a string).
 public struct VocabularyDesign: Hashable, Codable, Sendable, CustomStringConvertible {
-    /// Every design there is: the one place that lists them.
-    public static let registry: [any Design.Type] = [
+    /// Every design there is, in the order help texts list them: the designs of this module, then those other
+    /// modules registered (``register(_:)``).
+    public static var registry: [any Design.Type] {
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        return registered
+    }
+
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var registered: [any Design.Type] = [
         OneGram.self, NGramGPT.self, NGramInput.self, NGramHierarchicalInput.self, NGramOutput.self,
         NGramMultiTokenPrediction.self,
     ]
+
+    /// Adds a design type (from another module: a test, a study of one's own). Its spelling must not clash with
+    /// one already registered; registering the same type again does nothing.
+    public static func register(_ type: any Design.Type) throws(ParseError) {
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        if registered.contains(where: { $0 == type }) { return }
+        if registered.contains(where: { $0.family == type.family && $0.hasOrder == type.hasOrder }) {
+            throw ParseError("a design spelled '\(type.hasOrder ? "Ngram-" : "")\(type.family)' is registered already")
+        }
+        registered.append(type)
+    }
 
     /// Orders N a spelling may carry.
     public static let orders = 2...8
@@ -32,6 +54,24 @@ public struct VocabularyDesign: Hashable, Codable, Sendable, CustomStringConvert
         registry.map { $0.hasOrder ? "Ngram-\($0.family)" : $0.family }.joined(separator: ", ")
             + " (N in \(orders.lowerBound)...\(orders.upperBound)); settings after @: "
             + registry.compactMap { $0.settingsHelp }.joined(separator: ", ")
+    }
+
+    /// Parses a comma-separated list of spellings, as `--variants` takes it: a design's settings after `@` are
+    /// separated by commas too (`1gram,3gram-hin@m=97,k=2,3gram-out`), so a piece of the form `KEY=VALUE` after a
+    /// design with settings is one more of its settings. An empty item is refused.
+    public static func list(parsing text: String) throws(ParseError) -> [VocabularyDesign] {
+        var spellings: [String] = []
+        for (index, piece) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+            let item = piece.trimmingCharacters(in: .whitespaces)
+            guard !item.isEmpty else { throw ParseError("expects a comma-separated list without empty items, got '\(text)' (item \(index + 1) is empty)") }
+            // A spelling holds '=' only in its settings, after '@'.
+            if let last = spellings.last, last.contains("@"), !item.contains("@"), item.contains("=") {
+                spellings[spellings.count - 1] = last + "," + item
+            } else {
+                spellings.append(item)
+            }
+        }
+        return try spellings.map { (spelling) throws(ParseError) in try VocabularyDesign(parsing: spelling) }
     }
 
     /// Parses a spelling such as `3gram-hin@m=1021,k=2`.

@@ -17,8 +17,8 @@ let benchSpec = CommandSpec(
         OptionSpec("--seq", value: "T", help: "model: window length (default 256; 128 with --generate)"),
         OptionSpec("--steps", value: "N", help: "model: timed steps after 2 warm-up steps (default 10)"),
         OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
-        OptionSpec("--input", value: "DESIGN", help: "input side: 1gram, Ngram-in, Ngram-hin, Ngram-hin@m=M,k=K, Ngram-gpt (default 3gram-hin)"),
-        OptionSpec("--output", value: "DESIGN", help: "output side: 1gram, Ngram-out, Ngram-gpt (default 1gram)"),
+        OptionSpec("--input", value: "DESIGN", help: "the input side (vocabulary and input layer) of a vocabulary design (default 3gram-hin)"),
+        OptionSpec("--output", value: "DESIGN", help: "the heads of a vocabulary design (default 1gram); designs: \(VocabularyDesign.spellings)"),
         OptionSpec("--terminals", value: "V", help: "alphabet size (default 3, as the cfg3 family)"),
         OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned)"),
         OptionSpec("--max-memory", value: "GB", help: "refuse models that need more memory than this (default: half this machine's memory, at most 8)"),
@@ -167,7 +167,7 @@ func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws
     let positions = try positionsOption(arguments, default: .learned)
     // A design that changes one side only has 1gram's other side: timing it there would mislabel a 1gram model.
     let oneGram = try VocabularyDesign(parsing: "1gram").definition
-    if input.definition.inputLayer == oneGram.inputLayer, input.definition.inputVocabulary(alphabet: v) == oneGram.inputVocabulary(alphabet: v),
+    if input.definition.inputLayer.specification == oneGram.inputLayer.specification, input.definition.inputVocabulary(alphabet: v) == oneGram.inputVocabulary(alphabet: v),
        input.description != "1gram" {
         throw UsageError("--input \(input): that design's input side is 1gram's (it changes the heads only); time its heads with --output \(input)")
     }

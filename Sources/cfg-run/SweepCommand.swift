@@ -73,16 +73,7 @@ func listOption<T>(_ arguments: ParsedArguments, _ name: String, default value: 
     if let empty = items.firstIndex(of: "") {
         throw UsageError("\(name) expects a comma-separated list without empty items, got '\(text)' (item \(empty + 1) is empty)")
     }
-    // Variant names may contain commas inside '@...' (m=...,k=...): rejoin those pieces.
-    var joined: [String] = []
-    for item in items {
-        if let last = joined.last, last.contains("@"), item.hasPrefix("k=") || item.hasPrefix("m=") {
-            joined[joined.count - 1] = last + "," + item
-        } else {
-            joined.append(item)
-        }
-    }
-    return try joined.map(parse)
+    return try items.map(parse)
 }
 
 func floatOption(_ arguments: ParsedArguments, _ name: String, default value: Float, range: ClosedRange<Float>) throws -> Float {
@@ -118,9 +109,9 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
     let sizes = try listOption(arguments, "--sizes", default: defaultSizes) { text -> ModelSize in
         do { return try ModelSize(parsing: text) } catch { throw UsageError("\(error)") }
     }
-    let designs = try listOption(arguments, "--variants", default: defaultVariants) { text -> VocabularyDesign in
-        do { return try VocabularyDesign(parsing: text) } catch { throw UsageError("\(error)") }
-    }
+    let designs: [VocabularyDesign]
+    do { designs = try VocabularyDesign.list(parsing: arguments.string("--variants") ?? defaultVariants) }
+    catch { throw UsageError("--variants: \(error)") }
     let seeds = try listOption(arguments, "--seeds", default: "1") { text -> UInt64 in
         guard let seed = UInt64(text) else { throw UsageError("--seeds expects non-negative integers, got '\(text)'") }
         return seed

@@ -12,10 +12,10 @@ import XCTest
 final class GradientCheckTests: XCTestCase {
     static let variants: [(String, GPTConfig)] = [
         ("token", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8)),
-        ("ngram3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, input: .ngram(n: 3))),
-        ("hier3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, input: .hierarchical(n: 3))),
+        ("ngram3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, input: NGramEmbedding(order: 3))),
+        ("hier3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, input: HierarchicalNGramEmbedding(order: 3))),
         ("hashed3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8,
-                              input: .hashed(n: 3, rows: 7, slices: 2))),
+                              input: HashedNGramEmbedding(order: 3, rows: 7, slices: 2))),
         ("joint", GPTConfig(vocabulary: 5, classes: 31, layers: 2, width: 16, heads: 2, maxSequence: 8)),
         ("mtp3", GPTConfig(vocabulary: 5, layers: 2, width: 16, heads: 2, maxSequence: 8, predictionDepth: 3,
                            predictionWeights: [1, 0.5, 0.25])),

@@ -27,7 +27,7 @@ final class ModelTests: XCTestCase {
     }
 
     func testTrainingLowersTheLoss() {
-        let config = GPTConfig(vocabulary: 7, layers: 2, width: 32, heads: 2, maxSequence: 16, input: .hierarchical(n: 2))
+        let config = GPTConfig(vocabulary: 7, layers: 2, width: 32, heads: 2, maxSequence: 16, input: HierarchicalNGramEmbedding(order: 2))
         let model = GPT(config: config, batch: 4, seq: 16, threads: 2, seed: 1)
         let losses = train(model, batch(config, windows: 4, seq: 16, seed: 3), steps: 60)
         XCTAssertEqual(losses[0], log(7), accuracy: 0.1)
@@ -37,7 +37,7 @@ final class ModelTests: XCTestCase {
     /// The same seed gives bit-identical parameters after several steps with 1, 2 and 3 threads.
     func testResultsDoNotDependOnTheThreadCount() {
         for config in [
-            GPTConfig(vocabulary: 6, layers: 2, width: 48, heads: 3, maxSequence: 80, input: .hashed(n: 3, rows: 11, slices: 2)),
+            GPTConfig(vocabulary: 6, layers: 2, width: 48, heads: 3, maxSequence: 80, input: HashedNGramEmbedding(order: 3, rows: 11, slices: 2)),
             GPTConfig(vocabulary: 6, classes: 20, layers: 1, width: 32, heads: 2, maxSequence: 80, positions: .rotary,
                       predictionDepth: 2),
         ] {
@@ -54,7 +54,9 @@ final class ModelTests: XCTestCase {
 
     /// The KV-cached decoder gives the same logits as the full forward pass, for every input variant.
     func testCachedDecodingMatchesTheFullForwardPass() {
-        for input in [GPTConfig.InputEmbedding.token, .ngram(n: 3), .hierarchical(n: 3), .hashed(n: 3, rows: 13, slices: 2)] {
+        let inputs: [any InputLayer] = [TokenEmbedding(), NGramEmbedding(order: 3), HierarchicalNGramEmbedding(order: 3),
+                                        HashedNGramEmbedding(order: 3, rows: 13, slices: 2)]
+        for input in inputs {
             for positions in [GPTConfig.Positions.learned, .rotary] {
                 let config = GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 4, maxSequence: 24, input: input,
                                        positions: positions)
@@ -70,7 +72,7 @@ final class ModelTests: XCTestCase {
                 let cached = Generator(model: model, batch: 2).cachedLogits(tokens)
                 XCTAssertEqual(full.count, cached.count)
                 let worst = zip(full, cached).map { abs($0 - $1) }.max()!
-                XCTAssertLessThan(worst, 1e-4, "\(input) \(positions)")
+                XCTAssertLessThan(worst, 1e-4, "\(input.specification) \(positions)")
             }
         }
     }
@@ -78,7 +80,7 @@ final class ModelTests: XCTestCase {
     /// Batched sampling splits its rows between the threads; every row's numbers are its own, so the tokens and the
     /// final logits are the same bits for 1, 2 and 3 threads, and each row's logits equal that row decoded alone.
     func testSamplingDoesNotDependOnTheThreadCountOrTheOtherRows() {
-        let config = GPTConfig(vocabulary: 5, layers: 2, width: 64, heads: 2, maxSequence: 40, input: .hierarchical(n: 2))
+        let config = GPTConfig(vocabulary: 5, layers: 2, width: 64, heads: 2, maxSequence: 40, input: HierarchicalNGramEmbedding(order: 2))
         var results: [(tokens: [[Int32]], logits: [Float])] = []
         for threads in [1, 2, 3] {
             let model = GPT(config: config, batch: 1, seq: 40, threads: threads, seed: 7)

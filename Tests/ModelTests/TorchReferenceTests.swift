@@ -36,12 +36,12 @@ final class TorchReferenceTests: XCTestCase {
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 12..<(12 + headerLength))) as! [String: Any]
         let c = header["config"] as! [String: Any]
         func int(_ key: String) -> Int { (c[key] as! NSNumber).intValue }
-        let input: GPTConfig.InputEmbedding
+        let input: any InputLayer
         switch c["input"] as! String {
-        case "token": input = .token
-        case "ngram": input = .ngram(n: int("n"))
-        case "hierarchical": input = .hierarchical(n: int("n"))
-        default: input = .hashed(n: int("n"), rows: int("hash_rows"), slices: int("hash_slices"))
+        case "token": input = TokenEmbedding()
+        case "ngram": input = NGramEmbedding(order: int("n"))
+        case "hierarchical": input = HierarchicalNGramEmbedding(order: int("n"))
+        default: input = HashedNGramEmbedding(order: int("n"), rows: int("hash_rows"), slices: int("hash_slices"))
         }
         let config = GPTConfig(vocabulary: int("vocab"), classes: int("classes"), layers: int("layers"),
                                width: int("d_model"), heads: int("heads"), maxSequence: int("seq"), input: input,

@@ -248,7 +248,7 @@ final class RunnerTests: XCTestCase {
         let (config, tokenizer) = try RunExecutor.modelConfig(unit, alphabet: 3, window: data.window, batch: settings.batch,
                                                               positions: .learned, memoryLimit: .infinity).get()
         XCTAssertEqual(config, GPTConfig(vocabulary: 5, classes: 5, layers: 1, width: 16, heads: 2, maxSequence: data.window,
-                                         input: .token, predictionDepth: 3, predictionWeights: [1, 0.1, 0.1]))
+                                         input: TokenEmbedding(), predictionDepth: 3, predictionWeights: [1, 0.1, 0.1]))
         XCTAssertEqual(tokenizer.classes, 5)
         let directory = try sweepDirectory(settings, [unit])
         defer { try? FileManager.default.removeItem(atPath: directory.path) }

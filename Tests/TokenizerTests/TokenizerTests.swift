@@ -8,6 +8,13 @@ final class TokenizerTests: XCTestCase {
 
     func testSpellingsRoundTrip() throws {
         for name in names { XCTAssertEqual(try VocabularyDesign(parsing: name).description, name) }
+        // Every registered design is among the spellings tested here.
+        let tested = Set(try names.map { ObjectIdentifier(type(of: try VocabularyDesign(parsing: $0).definition)) })
+        for type in VocabularyDesign.registry { XCTAssertTrue(tested.contains(ObjectIdentifier(type)), "\(type)") }
+        // A list as --variants takes it: settings after '@' are separated by commas too.
+        XCTAssertEqual(try VocabularyDesign.list(parsing: "1gram,3gram-hin@m=97,k=2,3gram-out,2gram-hin@m=7").map(\.description),
+                       ["1gram", "3gram-hin@m=97,k=2", "3gram-out", "2gram-hin@m=7,k=1"])
+        XCTAssertThrowsError(try VocabularyDesign.list(parsing: "1gram,,3gram-in"))
         XCTAssertEqual(try VocabularyDesign(parsing: "3gram-hin@m=31").description, "3gram-hin@m=31,k=1")
         XCTAssertEqual(try VocabularyDesign(parsing: "3gram-mtp@w=0.1").description, "3gram-mtp")
         for bad in ["2gram", "1gram-in", "9gram-in", "xgram-out", "3gram-foo", "3gram-in@m=5", "3gram-hin@k=2",
@@ -81,11 +88,12 @@ final class TokenizerTests: XCTestCase {
     /// What each design asks of the model: the multi-token design is the only one with extra heads.
     func testModelComponentsOfEveryDesign() throws {
         func design(_ name: String) throws -> any Design { try VocabularyDesign(parsing: name).definition }
-        XCTAssertEqual(try design("1gram").inputLayer, .token)
-        XCTAssertEqual(try design("3gram-in").inputLayer, .ngram(n: 3))
-        XCTAssertEqual(try design("3gram-hin").inputLayer, .hierarchical(n: 3))
-        XCTAssertEqual(try design("3gram-hin@m=97,k=2").inputLayer, .hashed(n: 3, rows: 97, slices: 2))
-        XCTAssertEqual(try design("3gram-out").inputLayer, .token)
+        XCTAssertEqual(try design("1gram").inputLayer.specification, TokenEmbedding().specification)
+        XCTAssertEqual(try design("3gram-in").inputLayer.specification, NGramEmbedding(order: 3).specification)
+        XCTAssertEqual(try design("3gram-hin").inputLayer.specification, HierarchicalNGramEmbedding(order: 3).specification)
+        XCTAssertEqual(try design("3gram-hin@m=97,k=2").inputLayer.specification,
+                       HashedNGramEmbedding(order: 3, rows: 97, slices: 2).specification)
+        XCTAssertEqual(try design("3gram-out").inputLayer.specification, TokenEmbedding().specification)
         XCTAssertEqual(try design("3gram-mtp").predictionWeights, [1, 0.1, 0.1])
         XCTAssertEqual(try design("2gram-mtp@w=0.5").predictionWeights, [1, 0.5])
         for name in names where !name.contains("mtp") { XCTAssertEqual(try design(name).predictionWeights, [1], name) }

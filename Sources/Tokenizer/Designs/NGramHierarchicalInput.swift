@@ -30,7 +30,8 @@ public struct NGramHierarchicalInput: CharacterLevelDesign {
 
     public var settingsSpelling: String? { hashRows.map { "m=\($0),k=\(hashSlices)" } }
 
-    public var inputLayer: GPTConfig.InputEmbedding {
-        hashRows.map { .hashed(n: order, rows: $0, slices: hashSlices) } ?? .hierarchical(n: order)
+    public var inputLayer: any InputLayer {
+        if let hashRows { return HashedNGramEmbedding(order: order, rows: hashRows, slices: hashSlices) }
+        return HierarchicalNGramEmbedding(order: order)
     }
 }

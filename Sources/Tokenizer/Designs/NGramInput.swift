@@ -12,5 +12,5 @@ public struct NGramInput: CharacterLevelDesign {
         self.order = order
     }
 
-    public var inputLayer: GPTConfig.InputEmbedding { .ngram(n: order) }
+    public var inputLayer: any InputLayer { NGramEmbedding(order: order) }
 }
