@@ -167,4 +167,48 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(schedule.rate(at: 60), 0.55, accuracy: 1e-6)
         XCTAssertEqual(schedule.rate(at: 110), 0.1, accuracy: 1e-6)
     }
+
+    /// The memory estimate is counted by the plans that size the allocations: it equals what a model and its sampler
+    /// hold, for every kind of input layer and head.
+    func testTheMemoryEstimateIsWhatTheArenasHold() {
+        let configs = [
+            GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 2, maxSequence: 24),
+            GPTConfig(vocabulary: 5, layers: 1, width: 16, heads: 2, maxSequence: 24, input: NGramEmbedding(order: 3)),
+            GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 4, maxSequence: 40, input: HierarchicalNGramEmbedding(order: 3),
+                      positions: .rotary),
+            GPTConfig(vocabulary: 6, classes: 40, layers: 2, width: 48, heads: 3, maxSequence: 30,
+                      input: HashedNGramEmbedding(order: 3, rows: 11, slices: 2)),
+            GPTConfig(vocabulary: 5, layers: 2, width: 32, heads: 2, maxSequence: 24, predictionDepth: 3),
+        ]
+        for config in configs {
+            let model = GPT(config: config, batch: 3, seq: 20, threads: 1, seed: 1)
+            let sampler = Generator(model: model, batch: 7)
+            let held = 4 * model.layout.count + model.allocatedCount.floats + model.allocatedCount.ints
+                + sampler.allocatedCount.floats + sampler.allocatedCount.ints
+            XCTAssertEqual(config.estimatedBytes(batch: 3, seq: 20, samplingBatch: 7), Double(4 * held), "\(config.input.specification)")
+        }
+    }
+
+    /// Checkpoints of earlier versions wrote the input layer as an enum case: `{"ngram":{"n":3}}`. They read back to
+    /// the same layers, and a configuration is written in that form (JSON objects have no key order).
+    func testConfigurationsOfEarlierCheckpointsReadBack() throws {
+        let cases: [(String, any InputLayer)] = [
+            (#"{"token":{}}"#, TokenEmbedding()), (#"{"ngram":{"n":3}}"#, NGramEmbedding(order: 3)),
+            (#"{"hierarchical":{"n":4}}"#, HierarchicalNGramEmbedding(order: 4)),
+            (#"{"hashed":{"n":3,"rows":97,"slices":2}}"#, HashedNGramEmbedding(order: 3, rows: 97, slices: 2)),
+        ]
+        for (input, layer) in cases {
+            let json = #"{"vocabulary":5,"classes":5,"layers":2,"width":16,"heads":2,"maxSequence":64,"input":"# + input
+                + #","positions":"learned","predictionDepth":1,"predictionWeights":[1]}"#
+            let config = try JSONDecoder().decode(GPTConfig.self, from: Data(json.utf8))
+            XCTAssertEqual(config.input.specification, layer.specification)
+            let written = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            XCTAssertTrue(written.contains(#""input":"# + input) || input.contains(","), written)
+            XCTAssertEqual(try JSONDecoder().decode(GPTConfig.self, from: Data(written.utf8)), config)
+        }
+        let unknown = #"{"vocabulary":5,"classes":5,"layers":2,"width":16,"heads":2,"maxSequence":64,"input":{"nope":{}},"positions":"learned","predictionDepth":1,"predictionWeights":[1]}"#
+        XCTAssertThrowsError(try JSONDecoder().decode(GPTConfig.self, from: Data(unknown.utf8))) {
+            XCTAssertTrue("\($0)".contains("unknown input layer 'nope'"), "\($0)")
+        }
+    }
 }
