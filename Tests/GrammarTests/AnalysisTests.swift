@@ -4,7 +4,7 @@ import SeededRandom
 import XCTest
 
 final class AnalysisTests: XCTestCase {
-    /// The published exact lengths of the cfg3 family (Physics of LMs Part 1, arXiv 2305.13673; docs/SCIENCE.md section 3).
+    /// The published exact lengths of the cfg3 family (Physics of LMs Part 1, arXiv 2305.13673; results/SCIENCE.md section 3).
     func testExactLengthsOfTheCfg3Family() throws {
         let known: [(String, Double, Double, Double)] = [
             ("cfg3b", 138, 432, 275.6), ("cfg3i", 114, 564, 308.1), ("cfg3h", 97, 459, 236.4),
