@@ -368,6 +368,15 @@ public final class SweepDirectory {
     /// The metadata that binds a checkpoint to this sweep.
     var checkpointBinding: [String: String] { ["sweep": String(fingerprint, radix: 16)] }
 
+    /// Replaces the results file `path` with `rows` (atomically); a failure (a full disk) says that nothing is lost.
+    public func writeResults(_ rows: [ResultRow], to path: String) throws {
+        do {
+            try FileSystem.writeAtomically(SweepRows.csv(rows), to: path)
+        } catch {
+            throw SweepError("\(error). Nothing is lost: every finished evaluation is kept in \(self.path); make room and rerun the same command to write the CSV")
+        }
+    }
+
     /// Every unit's rows in sweep order, and the units that have not finished (for `merge`).
     public func collect() throws -> (rows: [ResultRow], missing: [RunUnit]) {
         var rows: [ResultRow] = [], missing: [RunUnit] = []

@@ -1,22 +1,73 @@
 import Foundation
 
 /// A usage or input error: printed to stderr, exit status 2.
-struct UsageError: Error {
+struct UsageError: Error, CustomStringConvertible {
     let message: String
     init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
-/// One option of a command: `--name VALUE`, `--name=VALUE`, or a flag without a value.
+/// One option of a command as the parser and `--help` see it: its names, what its value looks like (nil for a
+/// flag), its help, and how a given value is checked, which the parser does for every option before the command
+/// runs (so a bad value is refused before any work). Made from an `Option` declaration (see Options.swift).
 struct OptionSpec {
     let names: [String]
     let value: String?
     let help: String
-    init(_ names: String..., value: String? = nil, help: String) {
+    /// The declaration this comes from (one per option name in the whole command line: see `Options`).
+    let declaration: String
+    let check: (String) throws(UsageError) -> Void
+    var isFlag: Bool { value == nil }
+    var name: String { names.last! }
+}
+
+/// A typed option: declared once (Options.swift: name, type, default, validation) and shared by every command that
+/// takes it; a command may word its help or choose its default (`with(help:)`, `defaulting(to:)`), never its
+/// validation. Reading an option a command does not declare is a programming error (a precondition, which the
+/// CLI tests exercise).
+struct Option<Value> {
+    let names: [String]
+    let value: String?
+    let help: String
+    let defaultValue: Value?
+    let read: (String) throws(UsageError) -> Value
+
+    init(_ names: String..., value: String?, help: String, default defaultValue: Value? = nil,
+         read: @escaping (String) throws(UsageError) -> Value) {
+        self.init(names: names, value: value, help: help, defaultValue: defaultValue, read: read)
+    }
+
+    var name: String { names.last! }
+
+    var spec: OptionSpec {
+        OptionSpec(names: names, value: value, help: help, declaration: "\(names) \(Value.self)", check: { text throws(UsageError) in _ = try read(text) })
+    }
+
+    /// The same option with a command's own words for its help.
+    func with(help: String) -> Option {
+        Option(names: names, value: value, help: help, defaultValue: defaultValue, read: read)
+    }
+
+    /// The same option with a command's own default.
+    func defaulting(to value: Value) -> Option {
+        Option(names: names, value: self.value, help: help, defaultValue: value, read: read)
+    }
+
+    init(names: [String], value: String?, help: String, defaultValue: Value?,
+                 read: @escaping (String) throws(UsageError) -> Value) {
         self.names = names
         self.value = value
         self.help = help
+        self.defaultValue = defaultValue
+        self.read = read
     }
-    var isFlag: Bool { value == nil }
+}
+
+extension Option where Value == Bool {
+    /// A flag: present or not.
+    init(flag names: String..., help: String) {
+        self.init(names: names, value: nil, help: help, defaultValue: false, read: { _ throws(UsageError) in true })
+    }
 }
 
 /// A command's interface: what `--help` prints and what the parser accepts.
@@ -37,17 +88,18 @@ struct CommandSpec {
         var text = "\(summary)\n\nUsage: \(usage)\n"
         if !details.isEmpty { text += "\n\(details)\n" }
         text += "\nOptions:\n"
-        let rows = options + [OptionSpec("-h", "--help", help: "show this help")]
-        let left = rows.map { option in option.names.joined(separator: ", ") + (option.value.map { " \($0)" } ?? "") }
+        let rows = options.map { ($0.names, $0.value, $0.help) } + [(["-h", "--help"], nil, "show this help")]
+        let left = rows.map { names, value, _ in names.joined(separator: ", ") + (value.map { " \($0)" } ?? "") }
         let width = min(28, (left.map(\.count).max() ?? 0) + 2)
-        for (label, option) in zip(left, rows) {
+        for (label, row) in zip(left, rows) {
             let pad = label.count < width ? String(repeating: " ", count: width - label.count) : "\n" + String(repeating: " ", count: width + 2)
-            text += "  \(label)\(pad)\(option.help)\n"
+            text += "  \(label)\(pad)\(row.2)\n"
         }
         return text
     }
 
-    /// Parses `arguments` (after the command name). Returns nil when `--help` was asked for (help is printed).
+    /// Parses `arguments` (after the command name), checking every option's value. Returns nil when `--help` was
+    /// asked for (help is printed).
     func parse(_ arguments: [String]) throws(UsageError) -> ParsedArguments? {
         var parsed = ParsedArguments(command: self)
         var index = 0
@@ -74,21 +126,21 @@ struct CommandSpec {
                 let known = options.flatMap(\.names).filter { $0.hasPrefix("--") }.joined(separator: ", ")
                 throw UsageError("unknown option '\(name)' for 'cfg-run \(self.name)' (expected one of: \(known), --help)")
             }
-            let key = option.names.last!
             if option.isFlag {
                 if inlineValue != nil { throw UsageError("option '\(name)' takes no value") }
-                parsed.flags.insert(key)
+                parsed.flags.insert(option.name)
                 continue
             }
+            let value: String
             if let inlineValue {
-                parsed.values[key, default: []].append(inlineValue)
+                value = inlineValue
             } else {
-                guard index < arguments.count else {
-                    throw UsageError("option '\(name)' expects a value (\(option.value!))")
-                }
-                parsed.values[key, default: []].append(arguments[index])
+                guard index < arguments.count else { throw UsageError("option '\(name)' expects a value (\(option.value!))") }
+                value = arguments[index]
                 index += 1
             }
+            try option.check(value)
+            parsed.values[option.name, default: []].append(value)
         }
         let required = positionals.filter { !$0.hasPrefix("[") }.count
         if parsed.positionals.count < required {
@@ -101,46 +153,57 @@ struct CommandSpec {
     }
 }
 
-/// Parsed arguments with typed accessors that name the option and the expected form in their errors.
+/// Parsed arguments, read through the options' declarations.
 struct ParsedArguments {
     let command: CommandSpec
-    /// Every value given for each option, in order (an option given twice keeps both; `string` reads the last).
+    /// Every value given for each option, in order (an option given twice keeps both; `value` reads the last).
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
     var positionals: [String] = []
 
     init(command: CommandSpec) { self.command = command }
 
-    func flag(_ name: String) -> Bool { flags.contains(name) }
-
-    func string(_ name: String) -> String? { values[name]?.last }
-
-    /// All values of a repeatable option.
-    func strings(_ name: String) -> [String] { values[name] ?? [] }
-
-    func int(_ name: String, default value: Int, range: ClosedRange<Int> = Int.min...Int.max) throws(UsageError) -> Int {
-        guard let text = string(name) else { return value }
-        guard let parsed = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(parsed) else {
-            throw UsageError("\(name) expects an integer \(describe(range)), got '\(text)'")
-        }
-        return parsed
+    private func declared<V>(_ option: Option<V>) {
+        precondition(command.options.contains { $0.name == option.name && $0.declaration == option.spec.declaration },
+                     "cfg-run \(command.name) reads \(option.name), which it does not declare")
     }
 
-    func uint64(_ name: String, default value: UInt64) throws(UsageError) -> UInt64 {
-        guard let text = string(name) else { return value }
-        guard let parsed = UInt64(text) else {
-            throw UsageError("\(name) expects a non-negative integer seed, got '\(text)'")
-        }
-        return parsed
+    /// Whether the option was given.
+    func given<V>(_ option: Option<V>) -> Bool {
+        declared(option)
+        return values[option.name] != nil || flags.contains(option.name)
     }
 
-    private func describe(_ range: ClosedRange<Int>) -> String {
-        switch (range.lowerBound, range.upperBound) {
-        case (Int.min, Int.max): return ""
-        case (let low, Int.max): return ">= \(low)"
-        case (let low, let high): return "in \(low)...\(high)"
-        }
+    /// A flag.
+    func flag(_ option: Option<Bool>) -> Bool {
+        declared(option)
+        return flags.contains(option.name)
     }
+
+    /// The option's value if given, else nil.
+    func optional<V>(_ option: Option<V>) throws(UsageError) -> V? {
+        declared(option)
+        return try values[option.name]?.last.map(option.read)
+    }
+
+    /// The option's value, or its default.
+    func value<V>(_ option: Option<V>) throws(UsageError) -> V {
+        guard let value = try optional(option) ?? option.defaultValue else {
+            preconditionFailure("cfg-run \(command.name) reads \(option.name), which has no default, with value(_:)")
+        }
+        return value
+    }
+
+    /// Every value of a repeatable option, in order.
+    func all<V>(_ option: Option<V>) throws(UsageError) -> [V] {
+        declared(option)
+        var out: [V] = []
+        for text in values[option.name] ?? [] { out.append(try option.read(text)) }
+        return out
+    }
+
+    /// The options given, by name (for commands whose options depend on one another).
+    var givenNames: Set<String> { Set(values.keys).union(flags) }
 }
 
 /// Buffered standard output for commands that print a lot.

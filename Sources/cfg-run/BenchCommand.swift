@@ -6,30 +6,34 @@ import Runner
 import SeededRandom
 import Tokenizer
 
+let benchLayers = Options.integer("--layers", value: "L", help: "model: layers (default 4)", default: 4, range: 1...1000)
+let benchWidth = Options.integer("--d", value: "D", help: "model: width (default 128)", default: 128, range: 1...100_000)
+let benchHeads = Options.integer("--heads", value: "H", help: "model: attention heads (default 4)", default: 4, range: 1...1000)
+let benchSequence = Options.integer("--seq", value: "T", help: "model: window length (default 256; 128 with --generate)", range: 2...100_000)
+let benchInput = Option<VocabularyDesign>("--input", value: "DESIGN", help: "the input side (vocabulary and input layer) of a vocabulary design (default 3gram-hin)",
+                                          default: try! VocabularyDesign(parsing: "3gram-hin")) { text throws(UsageError) in
+    do { return try VocabularyDesign(parsing: text) } catch { throw UsageError("--input: \(error)") }
+}
+let benchOutput = Option<VocabularyDesign>("--output", value: "DESIGN", help: "the heads of a vocabulary design (default 1gram); designs: \(VocabularyDesign.spellings)",
+                                           default: try! VocabularyDesign(parsing: "1gram")) { text throws(UsageError) in
+    do { return try VocabularyDesign(parsing: text) } catch { throw UsageError("--output: \(error)") }
+}
+let benchGenerate = Option(flag: "--generate", help: "time KV-cached sampling (tokens/s over batch x seq) instead of training")
+let benchGEMM = Option(flag: "--gemm", help: "time the matrix multiply on the shapes of bench/gemm.sh")
+let benchGrammar = Options.text("--grammar", value: "G.cfg", help: "time sampling and exact parsing of a grammar on one core")
+let benchStrings = Options.integer("--strings", help: "strings per parsing measurement (default 1000)", default: 1000, range: 1...Int.max)
+
 let benchSpec = CommandSpec(
     name: "bench", summary: "measure training, sampling, matrix-multiply or grammar-engine speed",
     positionals: [],
-    options: [
-        OptionSpec("--layers", value: "L", help: "model: layers (default 4)"),
-        OptionSpec("--d", value: "D", help: "model: width (default 128)"),
-        OptionSpec("--heads", value: "H", help: "model: attention heads (default 4)"),
-        OptionSpec("--batch", value: "B", help: "model: windows per step, or sequences sampled at once with --generate (default 16; 64 with --generate)"),
-        OptionSpec("--seq", value: "T", help: "model: window length (default 256; 128 with --generate)"),
-        OptionSpec("--steps", value: "N", help: "model: timed steps after 2 warm-up steps (default 10)"),
-        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
-        OptionSpec("--input", value: "DESIGN", help: "the input side (vocabulary and input layer) of a vocabulary design (default 3gram-hin)"),
-        OptionSpec("--output", value: "DESIGN", help: "the heads of a vocabulary design (default 1gram); designs: \(VocabularyDesign.spellings)"),
-        OptionSpec("--terminals", value: "V", help: "alphabet size (default 3, as the cfg3 family)"),
-        OptionSpec("--positions", value: "learned|rotary", help: "position encoding (default learned)"),
-        OptionSpec("--max-memory", value: "GB", help: "refuse models that need more memory than this (default: half this machine's memory, at most 8)"),
-        OptionSpec("--generate", help: "time KV-cached sampling (tokens/s over batch x seq) instead of training"),
-        OptionSpec("--gemm", help: "time the matrix multiply on the shapes of bench/gemm.sh"),
-        OptionSpec("--grammar", value: "G.cfg", help: "time sampling and exact parsing of a grammar on one core"),
-        OptionSpec("--strings", value: "N", help: "strings per parsing measurement (default 1000)"),
-        OptionSpec("--repeats", value: "R", help: "repetitions of each measurement; the median is reported (default 5)"),
-        OptionSpec("--seed", value: "S", help: "seed of the sampled strings (default 1)"),
-        OptionSpec("--json", help: "print one JSON object instead of a table"),
-    ],
+    options: [benchLayers.spec, benchWidth.spec, benchHeads.spec,
+              Options.batch.with(help: "model: windows per step, or sequences sampled at once with --generate (default 16; 64 with --generate)").spec,
+              benchSequence.spec,
+              Options.steps.with(help: "model: timed steps after 2 warm-up steps (default 10)").spec,
+              Options.threads.with(help: "worker threads (default: all cores)").spec,
+              benchInput.spec, benchOutput.spec, Options.terminals.spec, Options.positions.spec, Options.maxMemory.spec,
+              benchGenerate.spec, benchGEMM.spec, benchGrammar.spec, benchStrings.spec, Options.repeats.spec,
+              Options.seed.with(help: "seed of the sampled strings (default 1)").spec, Options.json.spec],
     details: """
     Model (default): trains a GPT on random tokens and prints tokens/s, ms per step and achieved GFLOP/s
     (6 x non-embedding parameters + attention + head, per token; medians over the steps); --json prints one object
@@ -49,16 +53,15 @@ private let benchOptions: [(kind: String, options: Set<String>)] = [
 ]
 
 func runBench(_ arguments: ParsedArguments) throws -> Int32 {
-    let kind = arguments.flag("--gemm") ? 0 : arguments.string("--grammar") != nil ? 1 : 2
-    let given = Set(arguments.values.keys).union(arguments.flags)
-    if let stray = given.subtracting(benchOptions[kind].options).sorted().first {
+    let kind = arguments.flag(benchGEMM) ? 0 : arguments.given(benchGrammar) ? 1 : 2
+    if let stray = arguments.givenNames.subtracting(benchOptions[kind].options).sorted().first {
         throw UsageError("\(stray) does not apply to the benchmark of \(benchOptions[kind].kind)\(kind == 2 ? "" : " (given by \(benchOptions[kind].kind))"), so it would be ignored: leave it out, or run that benchmark separately")
     }
     if kind == 0 { return try runGEMMBench(arguments) }
-    guard let path = arguments.string("--grammar") else { return try runModelBench(arguments) }
-    let strings = try arguments.int("--strings", default: 1000, range: 1...Int.max)
-    let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
-    let seed = try arguments.uint64("--seed", default: 1)
+    guard let path = try arguments.optional(benchGrammar) else { return try runModelBench(arguments) }
+    let strings = try arguments.value(benchStrings)
+    let repeats = try arguments.value(Options.repeats)
+    let seed = try arguments.value(Options.seed)
     let grammar = try loadGrammar(path)
     do { try GrammarSampler.checkExpectedLength(of: grammar) } catch { throw UsageError(error.description) }
     let sampler = GrammarSampler(grammar: grammar)
@@ -110,7 +113,7 @@ func runBench(_ arguments: ParsedArguments) throws -> Int32 {
         return Double(strings) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    if arguments.flag("--json") {
+    if arguments.flag(Options.json) {
         func stats(_ values: [Double]) -> String {
             "{\"median\": \(median(values)), \"min\": \(values.min()!), \"max\": \(values.max()!)}"
         }
@@ -154,17 +157,12 @@ func median(_ values: [Double]) -> Double {
 /// The model of `bench --input X --output Y`: the input side of one design, the heads of another, set up and
 /// checked by the library as a sweep's runs are.
 func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws -> GPTConfig {
-    let v = try arguments.int("--terminals", default: 3, range: 1...1_000_000)
-    func design(_ option: String, default value: String) throws -> VocabularyDesign {
-        do { return try VocabularyDesign(parsing: arguments.string(option) ?? value) } catch { throw UsageError("\(option): \(error)") }
-    }
-    let input = try design("--input", default: "3gram-hin"), output = try design("--output", default: "1gram")
-    let size = ModelSize(name: "bench", layers: try arguments.int("--layers", default: 4, range: 1...1000),
-                         width: try arguments.int("--d", default: 128, range: 1...100_000),
-                         heads: try arguments.int("--heads", default: 4, range: 1...1000))
-    let memoryLimit = try Double(floatOption(arguments, "--max-memory", default: Float(RunExecutor.defaultMemoryLimit / 1e9),
-                                             range: 0.001...1e6)) * 1e9
-    let positions = try positionsOption(arguments, default: .learned)
+    let v = try arguments.value(Options.terminals)
+    let input = try arguments.value(benchInput), output = try arguments.value(benchOutput)
+    let size = ModelSize(name: "bench", layers: try arguments.value(benchLayers), width: try arguments.value(benchWidth),
+                         heads: try arguments.value(benchHeads))
+    let memoryLimit = try arguments.value(Options.maxMemory)
+    let positions = try arguments.value(Options.positions)
     // A design that changes one side only has 1gram's other side: timing it there would mislabel a 1gram model.
     let oneGram = try VocabularyDesign(parsing: "1gram").definition
     if input.definition.inputLayer.specification == oneGram.inputLayer.specification, input.definition.inputVocabulary(alphabet: v) == oneGram.inputVocabulary(alphabet: v),
@@ -182,15 +180,15 @@ func benchModelConfig(_ arguments: ParsedArguments, batch: Int, seq: Int) throws
 }
 
 func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
-    let generate = arguments.flag("--generate")
-    let batch = try arguments.int("--batch", default: generate ? 64 : 16, range: 1...100_000)
-    let seq = try arguments.int("--seq", default: generate ? 128 : 256, range: 2...100_000)
-    let steps = try arguments.int("--steps", default: 10, range: 1...1_000_000)
-    let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+    let generate = arguments.flag(benchGenerate)
+    let batch = try arguments.optional(Options.batch) ?? (generate ? 64 : 16)
+    let seq = try arguments.optional(benchSequence) ?? (generate ? 128 : 256)
+    let steps = try arguments.optional(Options.steps) ?? 10
+    let threads = try arguments.value(Options.threads)
     let config = try benchModelConfig(arguments, batch: generate ? 1 : batch, seq: seq)
     let model = GPT(config: config, batch: generate ? 1 : batch, seq: generate ? 2 : seq, threads: threads, seed: 1)
     var generator = SeededGenerator(seed: 7)
-    let label = "L\(config.layers)-d\(config.width)-h\(config.heads) input \(arguments.string("--input") ?? "3gram-hin") output \(arguments.string("--output") ?? "1gram"), \(model.layout.count) parameters (\(model.layout.nonEmbeddingCount) non-embedding), \(threads) thread\(threads == 1 ? "" : "s")"
+    let label = "L\(config.layers)-d\(config.width)-h\(config.heads) input \(try arguments.value(benchInput)) output \(try arguments.value(benchOutput)), \(model.layout.count) parameters (\(model.layout.nonEmbeddingCount) non-embedding), \(threads) thread\(threads == 1 ? "" : "s")"
     if generate {
         let sampler = Generator(model: model, batch: batch)
         let prompts = [[Int32]](repeating: [0], count: batch)
@@ -228,7 +226,7 @@ func runModelBench(_ arguments: ParsedArguments) throws -> Int32 {
 
 func printModelBench(_ arguments: ParsedArguments, label: String, tokensPerSecond: Double, msPerStep: Double,
                      gflops: Double) -> Int32 {
-    if arguments.flag("--json") {
+    if arguments.flag(Options.json) {
         print(String(format: "{\"tokens_per_s\": %.1f, \"ms_per_step\": %.3f, \"gflops\": %.2f}", tokensPerSecond, msPerStep, gflops))
     } else {
         print(label)
@@ -238,12 +236,12 @@ func printModelBench(_ arguments: ParsedArguments, label: String, tokensPerSecon
 }
 
 func runGEMMBench(_ arguments: ParsedArguments) throws -> Int32 {
-    let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-    let repeats = try arguments.int("--repeats", default: 5, range: 1...1000)
+    let threads = try arguments.value(Options.threads)
+    let repeats = try arguments.value(Options.repeats)
     let results = MatrixMultiplyBenchmark.run(shapes: MatrixMultiplyBenchmark.trainingShapes, threads: threads, repeats: repeats)
     for r in results {
         let layout = r.transposeA ? "A^T B" : r.transposeB ? "A B^T" : "A B"
-        if arguments.flag("--json") {
+        if arguments.flag(Options.json) {
             print(String(format: "{\"m\": %d, \"n\": %d, \"k\": %d, \"layout\": \"%@\", \"threads\": %d, \"gflops\": %.1f}",
                          r.m, r.n, r.k, layout, r.threads, r.gflopsMedian))
         } else {

@@ -7,12 +7,14 @@ import SeededRandom
 
 // MARK: sample
 
+let sampleCount = Options.integer("-n", "--count", help: "number of strings (default 10)", default: 10, range: 0...Int.max)
+
 let sampleSpec = CommandSpec(
     name: "sample", summary: "print strings sampled from a grammar, one per line",
     positionals: ["G.cfg"],
     options: [
-        OptionSpec("-n", "--count", value: "N", help: "number of strings (default 10)"),
-        OptionSpec("--seed", value: "S", help: "random seed (default 1); the same seed gives the same strings everywhere"),
+        sampleCount.spec,
+        Options.seed.with(help: "random seed (default 1); the same seed gives the same strings everywhere").spec,
     ],
     details: """
     Terminals are separated by single spaces. Rules are chosen by their weights, uniformly where the file gives
@@ -20,8 +22,8 @@ let sampleSpec = CommandSpec(
     """)
 
 func runSample(_ arguments: ParsedArguments) throws -> Int32 {
-    let count = try arguments.int("--count", default: 10, range: 0...Int.max)
-    let seed = try arguments.uint64("--seed", default: 1)
+    let count = try arguments.value(sampleCount)
+    let seed = try arguments.value(Options.seed)
     let grammar = try loadGrammar(arguments.positionals[0])
     do { try GrammarSampler.checkExpectedLength(of: grammar) } catch { throw UsageError(error.description) }
     let sampler = GrammarSampler(grammar: grammar)
@@ -50,9 +52,9 @@ let checkSpec = CommandSpec(
     name: "check", summary: "check strings for membership in a grammar (exact chart parser)",
     positionals: ["G.cfg", "[FILE|-]"],
     options: [
-        OptionSpec("--logprob", help: "also print the natural log of each string's probability (tab-separated)"),
-        OptionSpec("--threads", value: "N", help: "worker threads (default: all cores); the output does not depend on it"),
-        OptionSpec("--work-limit", value: "N", help: "chart combinations one string may take (default \(defaultWorkLimit), a few seconds); past it the line is 'error'"),
+        logProbability.spec,
+        Options.threads.with(help: "worker threads (default: all cores); the output does not depend on it").spec,
+        workLimit.spec,
     ],
     details: """
     Reads one string per line (terminals separated by white space; '\\r' is white space, so CRLF files read
@@ -68,6 +70,9 @@ let checkSpec = CommandSpec(
 
 /// `check --work-limit`'s default: about 2-3 seconds of parsing on one core.
 let defaultWorkLimit = 500_000_000
+let logProbability = Option(flag: "--logprob", help: "also print the natural log of each string's probability (tab-separated)")
+let workLimit = Options.integer("--work-limit", help: "chart combinations one string may take (default \(defaultWorkLimit), a few seconds); past it the line is 'error'",
+                                default: defaultWorkLimit, range: 1...Int.max)
 
 /// The verdict on one input line of `cfg-run check`.
 enum LineVerdict {
@@ -92,9 +97,9 @@ func displayToken(_ token: String, limit: Int = 40) -> String {
 }
 
 func runCheck(_ arguments: ParsedArguments) throws -> Int32 {
-    let threads = try arguments.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-    let withLogProbability = arguments.flag("--logprob")
-    let workLimit = try arguments.int("--work-limit", default: defaultWorkLimit, range: 1...Int.max)
+    let threads = try arguments.value(Options.threads)
+    let withLogProbability = arguments.flag(logProbability)
+    let workLimit = try arguments.value(workLimit)
     let inputName = arguments.positionals.count > 1 ? arguments.positionals[1] : "-"
     if arguments.positionals[0] == "-" && inputName == "-" {
         throw UsageError("the grammar is read from standard input, so the strings cannot be: give them as a file (cfg-run check - STRINGS.txt)")
@@ -185,13 +190,17 @@ func runCheck(_ arguments: ParsedArguments) throws -> Int32 {
 
 // MARK: stats
 
+let statsSamples = Options.integer("--samples", help: "strings sampled for the entropy and ambiguity estimates (default 1000)",
+                                   default: 1000, range: 2...Int.max)
+let statsCSV = Option(flag: "--csv", help: "print one machine-readable CSV row (with a header) instead")
+
 let statsSpec = CommandSpec(
     name: "stats", summary: "exact lengths, sizes, entropy per character and ambiguity of a grammar",
     positionals: ["G.cfg"],
     options: [
-        OptionSpec("--samples", value: "N", help: "strings sampled for the entropy and ambiguity estimates (default 1000)"),
-        OptionSpec("--seed", value: "S", help: "seed of those samples (default 1)"),
-        OptionSpec("--csv", help: "print one machine-readable CSV row (with a header) instead"),
+        statsSamples.spec,
+        Options.seed.with(help: "seed of those samples (default 1)").spec,
+        statsCSV.spec,
     ],
     details: """
     Lengths (min, max, expected) are exact, by dynamic programming over the rules. Entropy per character is
@@ -202,8 +211,8 @@ let statsSpec = CommandSpec(
     """)
 
 func runStats(_ arguments: ParsedArguments) throws -> Int32 {
-    let samples = try arguments.int("--samples", default: 1000, range: 2...Int.max)
-    let seed = try arguments.uint64("--seed", default: 1)
+    let samples = try arguments.value(statsSamples)
+    let seed = try arguments.value(Options.seed)
     let path = arguments.positionals[0]
     let grammar = try loadGrammar(path)
     let stats = GrammarStatistics(grammar: grammar, samples: samples, seed: seed)
@@ -214,7 +223,7 @@ func runStats(_ arguments: ParsedArguments) throws -> Int32 {
     if let failure = stats.estimateFailure {
         printError("warning: no entropy or ambiguity estimates: \(failure)")
     }
-    if arguments.flag("--csv") {
+    if arguments.flag(statsCSV) {
         let header = "grammar,terminals,nonterminals,rules,normal_form_symbols,min_length,max_length,expected_length,samples,seed,sampled_mean_length,entropy_per_char,entropy_per_char_se,entropy_per_string,mean_parses,mean_parses_se"
         let fields = [CSV.quote(path), "\(stats.terminals)", "\(stats.nonterminals)", "\(stats.rules)",
                       stats.normalFormSymbols.map(String.init) ?? "NA", number(stats.minLength, 0), number(stats.maxLength, 0),

@@ -5,16 +5,12 @@ import Runner
 let kgramSpec = CommandSpec(
     name: "kgram", summary: "regime calibration: count-based character k-gram models fitted on a run's characters",
     positionals: ["G.cfg"],
-    options: [
-        OptionSpec("--chars", value: "N1,N2,...", help: "characters to fit on (e.g. a run's chars column at the steps of interest)"),
-        OptionSpec("--orders", value: "K1-K2", help: "orders k (default 3-10)"),
-        OptionSpec("--seeds", value: "1,2,3", help: "training streams: the sentences of the sweep runs with these seeds (default 1)"),
-        OptionSpec("--window", value: "N", help: "as the sweep's --window: longer sentences are skipped, as a run skips them"),
-        OptionSpec("--val-samples", value: "N", help: "validation sentences, as the sweep's (default \(SweepSettings.defaults.validationSamples))"),
-        OptionSpec("--data-seed", value: "S", help: "seed of the validation set and of the generation draws, as the sweep's (default \(SweepSettings.defaults.dataSeed))"),
-        OptionSpec("--gen-samples", value: "N", help: "sentences sampled from each model for gen_accuracy (default 2000; 0: none)"),
-        OptionSpec("--out", value: "FILE.csv", help: "write the CSV there (default: stdout)"),
-    ],
+    options: [kgramCharacters.spec, kgramOrders.spec,
+              Options.seeds.with(help: "training streams: the sentences of the sweep runs with these seeds (default 1)").spec,
+              Options.window.with(help: "as the sweep's --window: longer sentences are skipped, as a run skips them").spec,
+              Options.validationSamples.with(help: "validation sentences, as the sweep's (default \(SweepSettings.defaults.validationSamples))").spec,
+              Options.dataSeed.with(help: "seed of the validation set and of the generation draws, as the sweep's (default \(SweepSettings.defaults.dataSeed))").spec,
+              kgramSamples.spec, Options.out.with(help: "write the CSV there (default: stdout)").spec],
     details: """
     For each seed, fits interpolated Witten-Bell k-gram models on the sentences a sweep's run with that seed trains
     on (its own seeded stream, the same sentences in the same order, those longer than the window skipped), up to
@@ -27,33 +23,30 @@ let kgramSpec = CommandSpec(
     characters has learnt local statistics only (on a shallow grammar a high-order k-gram also generates well).
     """)
 
+let kgramCharacters = Options.list("--chars", value: "N1,N2,...", help: "characters to fit on (required; e.g. a run's chars column at the steps of interest)") { text -> Int in
+    guard let n = Int(text.replacingOccurrences(of: "_", with: "")), n > 0, n <= 10_000_000_000 else {
+        throw UsageError("--chars expects positive integers, got '\(text)'")
+    }
+    return n
+}
+let kgramOrders = Options.span("--orders", value: "K1-K2", help: "orders k (default 3-10)", default: 3...10, range: 1...16)
+let kgramSamples = Options.generationSamples.with(help: "sentences sampled from each model for gen_accuracy (default 2000; 0: none)")
+    .defaulting(to: 2000)
+
 func runKGram(_ arguments: ParsedArguments) throws -> Int32 {
     let path = arguments.positionals[0]
-    guard let charsText = arguments.string("--chars") else { throw UsageError("--chars is required (e.g. --chars 1000000,5000000)") }
-    let characters = try listOption(arguments, "--chars", default: charsText) { text -> Int in
-        guard let n = Int(text.replacingOccurrences(of: "_", with: "")), n > 0, n <= 10_000_000_000 else {
-            throw UsageError("--chars expects positive integers, got '\(text)'")
-        }
-        return n
+    guard let characters = try arguments.optional(kgramCharacters) else {
+        throw UsageError("--chars is required (e.g. --chars 1000000,5000000)")
     }
-    let orderText = arguments.string("--orders") ?? "3-10"
-    // Exactly K or K1-K2: every piece a whole number (so '3--5', '3-x-5' and '3-5-' are refused, not read as 3-5).
-    let bounds = orderText.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-    guard (1...2).contains(bounds.count), let low = bounds.first!, let high = bounds.last!, 1 <= low, low <= high, high <= 16 else {
-        throw UsageError("--orders expects K or K1-K2 within 1...16, got '\(orderText)'")
-    }
-    let orders = low...high
-    let seeds = try listOption(arguments, "--seeds", default: "1") { text -> UInt64 in
-        guard let seed = UInt64(text) else { throw UsageError("--seeds expects non-negative integers, got '\(text)'") }
-        return seed
-    }
+    let orders = try arguments.value(kgramOrders)
+    let seeds = try arguments.value(Options.seeds)
     var settings = SweepSettings.defaults
     settings.grammarPath = path
-    settings.window = try arguments.int("--window", default: settings.window, range: 2...100_000)
-    settings.validationSamples = try arguments.int("--val-samples", default: settings.validationSamples, range: 1...10_000_000)
-    settings.dataSeed = try arguments.uint64("--data-seed", default: settings.dataSeed)
-    let samples = try arguments.int("--gen-samples", default: 2000, range: 0...10_000_000)
-    let out = try arguments.string("--out").map { out in try usage { try FileSystem.prepareOutputFile(out, inputs: [path]) } }
+    settings.window = try arguments.value(Options.window)
+    settings.validationSamples = try arguments.value(Options.validationSamples)
+    settings.dataSeed = try arguments.value(Options.dataSeed)
+    let samples = try arguments.value(kgramSamples)
+    let out = try arguments.optional(Options.out).map { out in try usage { try FileSystem.prepareOutputFile(out, inputs: [path]) } }
     let grammar = try loadGrammar(path)
     let data = try usage { try SweepData(settings: settings, grammar: grammar, log: printError) }
     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

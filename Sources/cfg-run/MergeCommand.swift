@@ -19,7 +19,7 @@ func runMerge(_ arguments: ParsedArguments) throws -> Int32 {
     let out = try usage { try FileSystem.resolveOutputFile(given) }
     let directory = try usage { try SweepDirectory.openExisting(out + ".runs") }
     let (rows, missing) = try usage { try directory.collect() }
-    try writeResults(rows, to: out, directory: directory.path)
+    try usage { try directory.writeResults(rows, to: out) }
     let units = directory.manifest.units
     printError("\(out): \(units.count - missing.count) of \(units.count) runs, \(rows.count) rows")
     guard !missing.isEmpty else { return 0 }

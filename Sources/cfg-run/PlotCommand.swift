@@ -5,13 +5,8 @@ import Runner
 let plotSpec = CommandSpec(
     name: "plot", summary: "draw learning curves of a results CSV as an SVG figure (a panel per size, a line per variant)",
     positionals: ["RESULTS.csv..."],
-    options: [
-        OptionSpec("--y", value: "COLUMN", help: "what to plot (default gen_accuracy; any numeric column: excess_per_char, val_loss_per_char, ...)"),
-        OptionSpec("--x", value: "COLUMN", help: "against what (default step; also chars, tokens)"),
-        OptionSpec("--title", value: "TEXT", help: "a title above the panels (wrapped or shrunk to fit)"),
-        OptionSpec("--columns", value: "N", help: "panels per row (default 3)"),
-        OptionSpec("--out", value: "FILE.svg", help: "write the figure there (default: stdout); its folder is created; it may not be an input"),
-    ],
+    options: [plotY.spec, plotX.spec, plotTitle.spec, plotColumns.spec,
+              Options.out.with(help: "write the figure (FILE.svg) there (default: stdout); its folder is created; it may not be an input").spec],
     details: """
     One panel per model size (ordered by non-embedding parameters, the same y axis in every panel), one line per
     variant with a point per evaluation step: the seeds' rows at one step are one point, at the mean of their x
@@ -21,15 +16,21 @@ let plotSpec = CommandSpec(
     read as one table; '-' reads the results from standard input.
     """)
 
+let plotY = Options.text("--y", value: "COLUMN", help: "what to plot (default gen_accuracy; any numeric column: excess_per_char, val_loss_per_char, ...)",
+                         default: "gen_accuracy")
+let plotX = Options.text("--x", value: "COLUMN", help: "against what (default step; also chars, tokens)", default: "step")
+let plotTitle = Options.text("--title", value: "TEXT", help: "a title above the panels (wrapped or shrunk to fit)")
+let plotColumns = Options.integer("--columns", help: "panels per row (default 3)", default: 3, range: 1...12)
+
 func runPlot(_ arguments: ParsedArguments) throws -> Int32 {
     let inputs = arguments.positionals
     if inputs.filter({ $0 == "-" }).count > 1 {
         throw UsageError("'-' (standard input) is given \(inputs.filter { $0 == "-" }.count) times: standard input can be read only once; give '-' at most once")
     }
-    let x = arguments.string("--x") ?? "step", y = arguments.string("--y") ?? "gen_accuracy"
-    let columns = try arguments.int("--columns", default: 3, range: 1...12)
+    let x = try arguments.value(plotX), y = try arguments.value(plotY)
+    let columns = try arguments.value(plotColumns)
     // The output is checked (not an input) and its folder made before any input is read.
-    let out = try arguments.string("--out").map { path in try usage { try FileSystem.prepareOutputFile(path, inputs: inputs) } }
+    let out = try arguments.optional(Options.out).map { path in try usage { try FileSystem.prepareOutputFile(path, inputs: inputs) } }
     var files: [(text: String, source: String)] = []
     for path in inputs {
         // Each input is read once (a pipe or standard input cannot be read again) and checked as `summary` checks
@@ -44,7 +45,7 @@ func runPlot(_ arguments: ParsedArguments) throws -> Int32 {
     }
     let plot: ResultsPlot
     do { plot = try ResultsPlot(files: files, x: x, y: y) } catch { throw UsageError(error.description) }
-    let svg = plot.svg(title: arguments.string("--title"), columns: columns)
+    let svg = plot.svg(title: try arguments.optional(plotTitle), columns: columns)
     if let out {
         try writeResults(svg, to: out)
         printError("wrote \(out): \(plot.panels.count) panel\(plot.panels.count == 1 ? "" : "s"), \(plot.panels.map(\.series.count).reduce(0, +)) lines")

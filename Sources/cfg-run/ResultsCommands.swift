@@ -6,7 +6,7 @@ import Runner
 let assertSpec = CommandSpec(
     name: "assert", summary: "check claims against a results CSV (for regression tests in CI)",
     positionals: ["RESULTS.csv|-", "CLAIM..."],
-    options: [atStepOption],
+    options: [Options.atStep.spec],
     details: """
     Each claim is one argument:
       'A < B on METRIC [for all sizes | at size S[,S2]] [for every seed] [by MARGIN]'   (also >)
@@ -20,9 +20,6 @@ let assertSpec = CommandSpec(
     the file lacks. RESULTS.csv '-' is standard input.
     Example: cfg-run assert results/x.csv "3gram-in < 1gram on excess_per_char for all sizes by 0.01"
     """)
-
-/// `--at-step`, shared by assert and summary.
-let atStepOption = OptionSpec("--at-step", value: "N", help: "compare every run's row at step N instead of its final row (runs that had not reached N are named, not used)")
 
 func runAssert(_ arguments: ParsedArguments) throws -> Int32 {
     let table = try readResults(arguments.positionals[0], arguments)
@@ -47,10 +44,13 @@ func runAssert(_ arguments: ParsedArguments) throws -> Int32 {
     return failed > 0 ? 1 : 0
 }
 
+let summaryBaseline = Options.text("--baseline", value: "VARIANT", help: "the variant the others are compared with (default 1gram)",
+                                   default: "1gram")
+
 let summarySpec = CommandSpec(
     name: "summary", summary: "print the comparison table of a results CSV (as at the end of a sweep)",
     positionals: ["RESULTS.csv|-"],
-    options: [OptionSpec("--baseline", value: "VARIANT", help: "the variant the others are compared with (default 1gram)"), atStepOption],
+    options: [summaryBaseline.spec, Options.atStep.spec],
     details: """
     Per size (ordered by non-embedding parameters) and variant: the final evaluation's excess loss per character
     and generation accuracy, mean over seeds with a 95% t-interval, the difference to the baseline, and whether
@@ -64,7 +64,7 @@ let summarySpec = CommandSpec(
 func runSummary(_ arguments: ParsedArguments) throws -> Int32 {
     let path = arguments.positionals[0]
     let table = try readResults(path, arguments)
-    let baseline = arguments.string("--baseline") ?? "1gram"
+    let baseline = try arguments.value(summaryBaseline)
     guard !table.allRuns.isEmpty else { throw UsageError("\(path): no result rows, only a header") }
     guard table.variants.contains(baseline) else {
         throw UsageError("\(path) has no runs of the baseline variant '\(baseline)' (variants in the file: \(ResultsTable.list(table.variants))); choose one with --baseline")
@@ -76,6 +76,6 @@ func runSummary(_ arguments: ParsedArguments) throws -> Int32 {
 /// A results file read for assert or summary (`-`: standard input; `--at-step` from `arguments`); any problem is a
 /// usage error (exit status 2).
 func readResults(_ path: String, _ arguments: ParsedArguments) throws -> ResultsTable {
-    let step = try arguments.string("--at-step").map { _ in try arguments.int("--at-step", default: 0, range: 0...Int.max) }
+    let step = try arguments.optional(Options.atStep)
     do { return try ResultsTable(contentsOfFile: path, atStep: step) } catch { throw UsageError(error.description) }
 }
