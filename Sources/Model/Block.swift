@@ -1,25 +1,5 @@
 import Kernels
 
-/// A weight matrix `[out, in]` as a product reads it: in place, or packed once for the many small products of
-/// sampling (`Linear.pack`). The two give the same numbers.
-enum LinearWeight {
-    case plain(UnsafePointer<Float>)
-    case packed(UnsafePointer<Float>)
-}
-
-extension Linear {
-    static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int,
-                        weight: LinearWeight, bias: UnsafePointer<Float>?, accumulate: Bool = false, pool: WorkerPool?) {
-        switch weight {
-        case .plain(let w):
-            forward(y, x, rows: rows, inputs: inputs, outputs: outputs, weight: w, bias: bias, accumulate: accumulate, pool: pool)
-        case .packed(let w):
-            forward(y, x, rows: rows, inputs: inputs, outputs: outputs, packedWeight: w, bias: bias, accumulate: accumulate,
-                    pool: pool)
-        }
-    }
-}
-
 /// Where a block's attention looks.
 enum AttentionContext {
     /// `batch` whole windows of `seq` positions, causal (training, evaluation); the log-sum-exps are kept for the
@@ -128,18 +108,5 @@ enum Block {
         LayerNorm.backward(dInput: dResidual, dWeight: g.ln1Weight, dBias: g.ln1Bias, dOutput: scratch.dLn, input: b.input,
                            weight: p.ln1Weight, mean: b.ln1Mean, reciprocalStd: b.ln1Rstd, rows: n, columns: d,
                            scratch: scratch.layerNorm, pool: pool)
-    }
-}
-
-/// The output head: final LayerNorm, then the untied linear head to class logits (for training and sampling).
-enum OutputHead {
-    static func logits(_ logits: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>,
-                       mean: UnsafeMutablePointer<Float>, reciprocalStd: UnsafeMutablePointer<Float>,
-                       input: UnsafePointer<Float>, normWeight: UnsafePointer<Float>, normBias: UnsafePointer<Float>,
-                       head: LinearWeight, rows n: Int, config: GPTConfig, pool: WorkerPool?) {
-        LayerNorm.forward(output: normed, mean: mean, reciprocalStd: reciprocalStd, input: input, weight: normWeight,
-                          bias: normBias, rows: n, columns: config.width, pool: pool)
-        Linear.forward(logits, normed, rows: n, inputs: config.width, outputs: config.classes, weight: head, bias: nil,
-                       pool: pool)
     }
 }

@@ -5,9 +5,10 @@ import Foundation
 /// binary file with a checksum, written atomically (a temporary file flushed to disk, then a rename), so that a
 /// crash or a full disk never leaves a half-written checkpoint behind.
 ///
-/// Layout (little-endian): "CFGRCKPT", UInt32 version, UInt32 header length, JSON header (config, step, RNG
-/// state, parameter count, caller metadata), then parameters, first moments, second moments (float32 each),
-/// then a UInt64 FNV-1a checksum of everything before it.
+/// Layout: "CFGRCKPT", UInt32 version and UInt32 header length (little-endian), the JSON header (config, step,
+/// RNG state, parameter count, caller metadata), then parameters, first moments and second moments as float32 in
+/// the machine's native byte order (little-endian on x86-64 and ARM64, where cfg-run builds), then a UInt64
+/// FNV-1a checksum (little-endian) of everything before it.
 public enum Checkpoint {
     public static let version: UInt32 = 1
     static let magic = Array("CFGRCKPT".utf8)
@@ -46,7 +47,7 @@ public enum Checkpoint {
         append(&data, UInt32(json.count))
         data.append(json)
         body(&data)
-        append(&data, fnv1a(data))
+        append(&data, Checksum.fnv1a(data))
         do { try FileSystem.writeAtomically(data, to: path) } catch { throw Failure(description: "\(error)") }
     }
 
@@ -80,7 +81,7 @@ public enum Checkpoint {
             throw Failure(description: "\(path): checkpoint version \(version), this build reads version \(Checkpoint.version)")
         }
         let stored = read(UInt64.self, bytes, bytes.count - 8)
-        guard fnv1a(Data(bytes[0..<(bytes.count - 8)])) == stored else {
+        guard Checksum.fnv1a(bytes[0..<(bytes.count - 8)]) == stored else {
             throw Failure(description: "\(path): checksum mismatch (the checkpoint is corrupt or truncated)")
         }
         let headerLength = Int(read(UInt32.self, bytes, 12))
@@ -124,13 +125,5 @@ public enum Checkpoint {
         var value: T = 0
         for i in 0..<MemoryLayout<T>.size { value |= T(bytes[offset + i]) << (8 * i) }
         return value
-    }
-
-    static func fnv1a(_ data: Data) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        data.withUnsafeBytes { raw in
-            for byte in raw { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        }
-        return hash
     }
 }

@@ -151,7 +151,7 @@ public final class GPT {
                           attention: .windows(batch: b, seq: seq, logSumExp: a.layers[l].lse), pool: pool)
         }
 
-        // Heads: the main one, then the multi-token ones (head j predicts the target j - 1 positions later).
+        // Heads: the main one (j = 0), then the multi-token ones (0-based head j predicts the target j positions later).
         var total: Float = 0
         for j in 0..<config.predictionDepth {
             let h = a.heads[j]

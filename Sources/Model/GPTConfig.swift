@@ -14,7 +14,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// How a position's input vector is built (see `InputLayer`).
     public var input: any InputLayer
     public var positions: Positions
-    /// Multi-token prediction depth J (1: one head). Head j predicts the token j steps ahead.
+    /// Multi-token prediction depth J (1: one head). Head j (0-based) predicts the token j + 1 steps ahead.
     public var predictionDepth: Int
     /// Loss weight of each head (`predictionDepth` values; the first is the main head's, normally 1).
     public var predictionWeights: [Float]
@@ -127,15 +127,16 @@ extension GPTConfig {
         return 6 * Double(ParameterLayout(self).nonEmbeddingCount) + 6 * l * d * Double(seq) + 6 * d * Double(classes)
     }
 
-    /// Floating-point operations per token of KV-cached sampling up to `length` tokens (forward only: a third of
-    /// the training figure, the attention over length / 2 cached positions on average).
+    /// Floating-point operations per token of KV-cached sampling up to `length` tokens (forward only): 2 per
+    /// non-embedding parameter and per head weight, and per layer the attention's two products over the length / 2
+    /// cached positions a token sees on average (2 x 2 x width x length / 2).
     public func samplingFLOPsPerToken(length: Int) -> Double {
         let d = Double(width), l = Double(layers)
-        return 2 * Double(ParameterLayout(self).nonEmbeddingCount) + l * d * Double(length) + 2 * d * Double(classes)
+        return 2 * Double(ParameterLayout(self).nonEmbeddingCount) + 2 * l * d * Double(length) + 2 * d * Double(classes)
     }
 
     /// A count for messages: "1,048,576", or "1.2e+15" when astronomically large.
-    static func count(_ x: Double) -> String {
+    public static func count(_ x: Double) -> String {
         guard x < 1e15 else { return String(format: "%.2g", x) }
         let digits = String(Int64(x))
         var out = ""
@@ -145,81 +146,4 @@ extension GPTConfig {
         }
         return out
     }
-}
-
-/// One named parameter tensor in the flat parameter arena.
-public struct ParameterTensor: Sendable {
-    public let name: String
-    public let shape: [Int]
-    public let offset: Int
-    public var count: Int { shape.reduce(1, *) }
-    /// Weight decay applies to matrices (and tables) only, not to biases and LayerNorm parameters.
-    public var decays: Bool { shape.count >= 2 }
-    /// An embedding table, position table or output head: not among the paper's non-embedding parameters.
-    public let isEmbedding: Bool
-    /// GPT-2 initialisation: N(0, std); std 0 with `one` for LayerNorm weights, 0 for biases.
-    let initStd: Float
-    let initOne: Bool
-}
-
-/// Where every parameter lives in the arena, in the canonical order shared with `tools/torch_reference.py`.
-public struct ParameterLayout: Sendable {
-    public let tensors: [ParameterTensor]
-    public let count: Int
-    private let index: [String: Int]
-
-    public subscript(name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
-
-    /// The input layer's tensors (in the layout's order, at its start).
-    public let inputTensors: [ParameterTensor]
-
-    public init(_ config: GPTConfig) {
-        var tensors: [ParameterTensor] = []
-        var offset = 0
-        func add(_ name: String, _ shape: [Int], std: Float = 0, one: Bool = false, embedding: Bool = false) {
-            tensors.append(ParameterTensor(name: name, shape: shape, offset: offset, isEmbedding: embedding, initStd: std, initOne: one))
-            offset += shape.reduce(1, *)
-        }
-        let v = config.vocabulary, d = config.width, l = config.layers
-        let std: Float = 0.02, residualStd = 0.02 / Float(2 * l).squareRoot()
-        for tensor in config.input.tensors(config.inputShape) {
-            add(tensor.name, tensor.shape, std: tensor.initStd, embedding: tensor.isEmbedding)
-        }
-        inputTensors = tensors
-        if config.positions == .learned { add("wpe", [config.maxSequence, d], std: std, embedding: true) }
-        for layer in 0..<l {
-            let p = "h.\(layer)."
-            add(p + "ln_1.weight", [d], one: true)
-            add(p + "ln_1.bias", [d])
-            add(p + "attn.c_attn.weight", [3 * d, d], std: std)
-            add(p + "attn.c_attn.bias", [3 * d])
-            add(p + "attn.c_proj.weight", [d, d], std: residualStd)
-            add(p + "attn.c_proj.bias", [d])
-            add(p + "ln_2.weight", [d], one: true)
-            add(p + "ln_2.bias", [d])
-            add(p + "mlp.c_fc.weight", [4 * d, d], std: std)
-            add(p + "mlp.c_fc.bias", [4 * d])
-            add(p + "mlp.c_proj.weight", [d, 4 * d], std: residualStd)
-            add(p + "mlp.c_proj.bias", [d])
-        }
-        add("ln_f.weight", [d], one: true)
-        add("ln_f.bias", [d])
-        add("lm_head.weight", [config.classes, d], std: std, embedding: true)
-        if config.predictionDepth > 1 {
-            add("mtp.wte", [v, d], std: std, embedding: true)
-            for j in 2...config.predictionDepth {
-                add("mtp.\(j).ln_h.weight", [d], one: true)
-                add("mtp.\(j).ln_h.bias", [d])
-                add("mtp.\(j).ln_e.weight", [d], one: true)
-                add("mtp.\(j).ln_e.bias", [d])
-                add("mtp.\(j).proj.weight", [d, 2 * d], std: std)
-            }
-        }
-        self.tensors = tensors
-        self.count = offset
-        self.index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
-    }
-
-    /// Parameters outside the embedding tables, the position table and the output head (the paper's count).
-    public var nonEmbeddingCount: Int { tensors.filter { !$0.isEmbedding }.reduce(0) { $0 + $1.count } }
 }

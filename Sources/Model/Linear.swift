@@ -46,3 +46,23 @@ enum Linear {
         if let dB { ColumnSum.accumulate(dB, input: dY, rows: rows, columns: outputs, pool: pool) }
     }
 }
+
+/// A weight matrix `[out, in]` as a product reads it: in place, or packed once for the many small products of
+/// sampling (`Linear.pack`). The two give the same numbers.
+enum LinearWeight {
+    case plain(UnsafePointer<Float>)
+    case packed(UnsafePointer<Float>)
+}
+
+extension Linear {
+    static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int,
+                        weight: LinearWeight, bias: UnsafePointer<Float>?, accumulate: Bool = false, pool: WorkerPool?) {
+        switch weight {
+        case .plain(let w):
+            forward(y, x, rows: rows, inputs: inputs, outputs: outputs, weight: w, bias: bias, accumulate: accumulate, pool: pool)
+        case .packed(let w):
+            forward(y, x, rows: rows, inputs: inputs, outputs: outputs, packedWeight: w, bias: bias, accumulate: accumulate,
+                    pool: pool)
+        }
+    }
+}

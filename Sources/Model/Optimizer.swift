@@ -17,6 +17,13 @@ public struct AdamWSettings: Codable, Equatable, Sendable {
 public protocol LearningRateSchedule: Sendable {
     /// The rate for step `step` (0-based).
     func rate(at step: Int) -> Float
+    /// The step at which the rate starts to depend on the budget (the end of a stable phase, from which a run can
+    /// be extended to a longer budget), or nil when every step's rate depends on it.
+    var stablePhaseEnd: Int? { get }
+}
+
+extension LearningRateSchedule {
+    public var stablePhaseEnd: Int? { nil }
 }
 
 /// Learning rate with linear warmup and cosine decay to `minimumFraction` of the peak.
@@ -62,6 +69,7 @@ public struct WarmupStableDecaySchedule: LearningRateSchedule, Codable, Equatabl
 
     /// The first step of the decay: every step before it is the stable phase (or warmup).
     public var decayStart: Int { totalSteps - decaySteps }
+    public var stablePhaseEnd: Int? { decayStart }
 
     public func rate(at step: Int) -> Float {
         if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }

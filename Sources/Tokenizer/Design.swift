@@ -123,18 +123,6 @@ public enum BaseIDs {
         return (sentence, false)
     }
 
-    static func power(_ base: Int, _ exponent: Int) -> Int {
-        var result = 1
-        for _ in 0..<exponent { result *= base }
-        return result
-    }
-
-    static func power(_ base: Double, _ exponent: Int) -> Double {
-        var result = 1.0
-        for _ in 0..<exponent { result *= base }
-        return result
-    }
-
     /// The base-V number of `symbols`, first symbol most significant.
     static func value(_ symbols: ArraySlice<Int>, _ v: Int) -> Int { symbols.reduce(0) { $0 * v + $1 } }
 

@@ -281,7 +281,7 @@ final class SweepReliabilityTests: CLITestCase {
             ("grammars/arith.cfg", "8gram-out", "the output head over"),
             ("grammars/arith.cfg", "8gram-gpt", "the token embedding over"),
             (wide, "2gram-out", "the output head over"),
-            (wide, "3gram-out", "needs 1000100010001 token ids (more than 32-bit ids hold)"),
+            (wide, "3gram-out", "needs 1,000,100,010,001 token ids (more than 32-bit ids hold)"),
             (wide, "3gram-gpt", "more than 32-bit ids hold"),
             (wide, "8gram-out", "more than 32-bit ids hold"),
         ]

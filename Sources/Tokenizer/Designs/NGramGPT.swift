@@ -1,3 +1,4 @@
+import Model
 /// `Ngram-gpt`: the text cut into N-character chunks from its start (the last may be shorter), on both sides. Ids:
 /// BOS = 0, EOS = 1, then every chunk of 1...N terminals (`2 + sum_{i=1..N} V^i` in all). The sequence is N times
 /// shorter; windows are still measured in characters, so every design sees the same sentences in the same windows.
@@ -12,14 +13,14 @@ public struct NGramGPT: Design {
     }
 
     public func inputVocabulary(alphabet: Int) -> Double {
-        2 + (1...order).reduce(0.0) { $0 + BaseIDs.power(Double(alphabet), $1) }
+        2 + (1...order).reduce(0.0) { $0 + IntegerPower.of(Double(alphabet), $1) }
     }
     public func classes(alphabet: Int) -> Double { inputVocabulary(alphabet: alphabet) }
     public func inputBOS(alphabet: Int) -> Int32 { 0 }
     public func inputPadding(alphabet: Int) -> Int32 { 1 }
 
     /// Chunks of `length` terminals start after the shorter ones: `2 + sum_{i < length} V^i`.
-    private func offset(_ length: Int, _ v: Int) -> Int { 2 + (1..<max(1, length)).reduce(0) { $0 + BaseIDs.power(v, $1) } }
+    private func offset(_ length: Int, _ v: Int) -> Int { 2 + (1..<max(1, length)).reduce(0) { $0 + IntegerPower.of(v, $1) } }
 
     public func encode(_ sentence: [Int], alphabet v: Int) -> (inputs: [Int32], targets: [Int32], characters: Int) {
         var inputs: [Int32] = [0]
@@ -39,7 +40,7 @@ public struct NGramGPT: Design {
     func chunk(_ token: Int32, alphabet v: Int) -> [Int] {
         var rest = Int(token) - 2
         for length in 1...order {
-            let size = BaseIDs.power(v, length)
+            let size = IntegerPower.of(v, length)
             if rest < size { return BaseIDs.digits(rest, v, length) }
             rest -= size
         }

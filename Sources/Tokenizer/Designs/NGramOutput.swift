@@ -1,3 +1,6 @@
+import Model
+import Foundation
+
 /// `Ngram-out`: character input; the class at position i is the joint gram of the next N characters of
 /// `s EOS`: N terminals, or j < N terminals followed by EOS (`V^N + sum_{j<N} V^j` classes). Sampling keeps the
 /// first character of the sampled gram; the loss per character is the marginal of the joint over the grams that
@@ -14,7 +17,7 @@ public struct NGramOutput: Design {
 
     public func inputVocabulary(alphabet: Int) -> Double { Double(alphabet + 2) }
     public func classes(alphabet: Int) -> Double {
-        BaseIDs.power(Double(alphabet), order) + (0..<order).reduce(0.0) { $0 + BaseIDs.power(Double(alphabet), $1) }
+        IntegerPower.of(Double(alphabet), order) + (0..<order).reduce(0.0) { $0 + IntegerPower.of(Double(alphabet), $1) }
     }
     public func inputBOS(alphabet: Int) -> Int32 { Int32(alphabet) }
     public func inputPadding(alphabet: Int) -> Int32 { Int32(alphabet + 1) }
@@ -33,15 +36,15 @@ public struct NGramOutput: Design {
     /// The class of a gram of up to N terminals: N terminals, or fewer followed by EOS.
     func classOf(_ gram: ArraySlice<Int>, alphabet v: Int) -> Int {
         if gram.count == order { return BaseIDs.value(gram, v) }
-        return BaseIDs.power(v, order) + (0..<gram.count).reduce(0) { $0 + BaseIDs.power(v, $1) } + BaseIDs.value(gram, v)
+        return IntegerPower.of(v, order) + (0..<gram.count).reduce(0) { $0 + IntegerPower.of(v, $1) } + BaseIDs.value(gram, v)
     }
 
     /// The characters of a class: terminals, then EOS (V + 1) if it ends the sentence.
     public func characters(ofClass c: Int, alphabet v: Int) -> [Int32] {
-        if c < BaseIDs.power(v, order) { return BaseIDs.digits(c, v, order).map { Int32($0) } }
-        var rest = c - BaseIDs.power(v, order)
+        if c < IntegerPower.of(v, order) { return BaseIDs.digits(c, v, order).map { Int32($0) } }
+        var rest = c - IntegerPower.of(v, order)
         for length in 0..<order {
-            let size = BaseIDs.power(v, length)
+            let size = IntegerPower.of(v, length)
             if rest < size { return BaseIDs.digits(rest, v, length).map { Int32($0) } + [Int32(v + 1)] }
             rest -= size
         }
@@ -50,7 +53,7 @@ public struct NGramOutput: Design {
 
     /// The first character of a class (EOS for a gram that starts with it).
     func firstCharacter(ofClass c: Int, alphabet v: Int) -> Int32 {
-        c < BaseIDs.power(v, order) ? Int32(c / BaseIDs.power(v, order - 1)) : characters(ofClass: c, alphabet: v)[0]
+        c < IntegerPower.of(v, order) ? Int32(c / IntegerPower.of(v, order - 1)) : characters(ofClass: c, alphabet: v)[0]
     }
 
     public func nextInputToken(forClass c: Int, alphabet: Int) -> Int32 { firstCharacter(ofClass: c, alphabet: alphabet) }
@@ -80,6 +83,3 @@ public struct NGramOutput: Design {
     }
 }
 
-#if canImport(Foundation)
-import Foundation
-#endif

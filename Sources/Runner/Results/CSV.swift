@@ -1,3 +1,5 @@
+import Foundation
+
 /// Minimal CSV support (RFC 4180 quoting) for the results files.
 public enum CSV {
     /// The fields of one line; quoted fields may contain commas and doubled quotes.
@@ -132,6 +134,3 @@ public enum CSV {
     }
 }
 
-#if canImport(Foundation)
-import Foundation
-#endif

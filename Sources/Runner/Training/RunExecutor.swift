@@ -55,7 +55,7 @@ public struct RunExecutor {
         let vocabulary = input.definition.inputVocabulary(alphabet: alphabet), classes = output.definition.classes(alphabet: alphabet)
         let limit = Double(Int32.max)
         for (design, count) in [(input, vocabulary), (output, classes)] where count > limit {
-            return .failure(SweepError("\(design) over \(alphabet) terminals needs \(RunExecutor.count(count)) token ids (more than 32-bit ids hold); use a smaller n"))
+            return .failure(SweepError("\(design) over \(alphabet) terminals needs \(GPTConfig.count(count)) token ids (more than 32-bit ids hold); use a smaller n"))
         }
         let weights = output.definition.predictionWeights
         let config = GPTConfig(vocabulary: Int(vocabulary), classes: Int(classes), layers: size.layers, width: size.width,
@@ -84,8 +84,6 @@ public struct RunExecutor {
     /// Bytes in GB with three significant digits (0.00412 GB, 12.3 GB), so that small limits do not read as 0.0.
     static func gigabytes(_ bytes: Double) -> String { String(format: "%.3g GB", bytes / 1e9) }
 
-    static func count(_ x: Double) -> String { x < 1e15 ? String(format: "%.0f", x) : String(format: "%.2g", x) }
-
     /// The default memory limit of a run: half of this machine's memory, at most 8 GB.
     public static var defaultMemoryLimit: Double { min(8e9, Double(ProcessInfo.processInfo.physicalMemory) / 2) }
 
@@ -105,113 +103,146 @@ public struct RunExecutor {
             rows.forEach(emit)
             return rows
         }
+        var run = try start(from: state)
+        try directory.writeShard(run.rows, of: unit)
+        run.rows.forEach(emit)
+        let evaluationSteps = Set(settings.evaluationSteps)
+        while run.model.step < settings.steps {
+            if let diverged = try train(&run, progress: progress) {
+                run.rows.append(diverged)
+                try directory.writeShard(run.rows, of: unit)
+                try directory.markDone(unit, rows: run.rows)
+                emit(diverged)
+                return run.rows
+            }
+            guard evaluationSteps.contains(run.model.step) else { continue }
+            let row = evaluate(&run, progress: progress)
+            try checkpoint(run)
+            emit(row)
+            if run.model.step < settings.steps && stop(run.model.step) { return run.rows }
+        }
+        try directory.markDone(unit, rows: run.rows)
+        return run.rows
+    }
+
+    /// A run in training: its model and everything else a checkpoint restores.
+    private struct TrainingState {
+        let model: GPT
+        let config: GPTConfig
+        let tokenizer: Tokenizer
+        var generator: SeededGenerator
+        var packer: WindowPacker
+        var counters: RunCheckpoint
+        var rows: [ResultRow]
+        /// Training loss since the last evaluation.
+        var trainNats = 0.0, trainCharacters = 0
+        /// The learning rate of the latest step.
+        var lastRate: Float = 0
+        var sessionStart = Date()
+    }
+
+    /// A fresh run, or one resumed from its checkpoint with its rows so far.
+    private func start(from state: SweepDirectory.UnitState) throws -> TrainingState {
+        let settings = data.settings
         let (config, tokenizer) = try RunExecutor.modelConfig(unit, alphabet: data.grammar.terminals.count, window: data.window,
                                                               batch: settings.batch, positions: settings.positions,
                                                               memoryLimit: .infinity).get()
         let model = GPT(config: config, batch: settings.batch, seq: data.window, pool: pool(), seed: unit.seed)
-        var generator = SeededGenerator(seed: unit.seed, stream: 1)
-        var packer = WindowPacker(tokenizer: tokenizer, window: data.window)
-        var tokens = 0, characters = 0
-        var wall = 0.0
-        var trainNats = 0.0, trainCharacters = 0
-        var rows: [ResultRow] = []
-        let checkpointPath = directory.checkpointPath(unit)
+        var run = TrainingState(model: model, config: config, tokenizer: tokenizer, generator: SeededGenerator(seed: unit.seed, stream: 1),
+                                packer: WindowPacker(tokenizer: tokenizer, window: data.window),
+                                counters: RunCheckpoint(sweep: directory.fingerprintText), rows: [])
         if case .inProgress(_, let savedRows) = state {
-            let (state, metadata): ((UInt64, UInt64, UInt64, UInt64), [String: String])
+            let path = directory.checkpointPath(unit)
             do {
-                (state, metadata) = try Checkpoint.load(into: model, from: checkpointPath)
+                let (rng, metadata) = try Checkpoint.load(into: model, from: path)
+                run.generator = SeededGenerator(state: rng)
+                run.counters = try RunCheckpoint(metadata: metadata, checkpoint: path)
             } catch {
                 throw SweepError("\(error). To redo this run from the start, delete \(unit.id).ckpt in \(directory.path) and rerun")
             }
-            generator = SeededGenerator(state: state)
-            tokens = Int(metadata["tokens"] ?? "") ?? 0
-            characters = Int(metadata["chars"] ?? "") ?? 0
-            wall = Double(metadata["wall_s"] ?? "") ?? 0
-            if let pending = metadata["pending"], !pending.isEmpty {
-                packer.pending = pending.split(separator: " ").compactMap { Int($0) }
-            }
-            rows = savedRows
+            run.packer.pending = run.counters.pending
+            run.rows = savedRows
         }
-        try directory.writeShard(rows, of: unit)
-        rows.forEach(emit)
+        return run
+    }
 
-        let schedule = settings.learningRateSchedule
-        let evaluationSteps = Set(settings.evaluationSteps)
+    /// One training step; the row of a divergence (the loss stopped being finite) when there was one.
+    private func train(_ run: inout TrainingState, progress: (RunProgress) -> Void) throws -> ResultRow? {
+        let settings = data.settings, model = run.model
+        let stepPool = pool()
+        if stepPool !== model.pool { model.pool = stepPool }
+        let stepStart = Date()
+        var generator = run.generator
         let sampler = data.sampler
-        var sessionStart = Date()
-        while model.step < settings.steps {
-            let stepPool = pool()
-            if stepPool !== model.pool { model.pool = stepPool }
-            let stepStart = Date()
-            let batch = try packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
-            let rate = schedule.rate(at: model.step)
-            model.zeroGradients()
-            let loss = batch.inputs.withUnsafeBufferPointer { i in
-                batch.targets.withUnsafeBufferPointer { t in model.forward(inputs: i.baseAddress!, targets: t.baseAddress!) }
-            }
-            guard loss.isFinite else {
-                var row = baseRow(model: model, config: config)
-                row.step = model.step + 1
-                row.tokens = tokens
-                row.chars = characters
-                row.learningRate = Double(rate)
-                row.wallSeconds = wall + Date().timeIntervalSince(sessionStart)
-                row.status = "diverged"
-                rows.append(row)
-                try directory.writeShard(rows, of: unit)
-                try directory.markDone(unit, rows: rows)
-                emit(row)
-                return rows
-            }
-            model.backward()
-            model.optimizerStep(learningRate: rate, settings: settings.adam)
-            trainNats += tokenizer.nats(logits: model.logits, positionLosses: model.positionLosses, targets: batch.targets)
-            trainCharacters += batch.characters
-            tokens += batch.tokens
-            characters += batch.characters
-            let seconds = Date().timeIntervalSince(stepStart)
-            progress(RunProgress(step: model.step, steps: settings.steps, loss: trainNats / Double(max(1, trainCharacters)),
-                                 tokensPerSecond: Double(batch.tokens) / max(seconds, 1e-9)))
-            if evaluationSteps.contains(model.step) {
-                var row = baseRow(model: model, config: config)
-                row.step = model.step
-                row.tokens = tokens
-                row.chars = characters
-                row.learningRate = Double(rate)
-                row.trainLoss = trainNats / Double(max(1, trainCharacters))
-                let lossSoFar = row.trainLoss
-                evaluate(model: model, tokenizer: tokenizer, into: &row) { done in
-                    progress(RunProgress(step: model.step, steps: settings.steps, loss: lossSoFar, tokensPerSecond: 0, evaluating: done))
-                }
-                wall += Date().timeIntervalSince(sessionStart)
-                sessionStart = Date()
-                row.wallSeconds = wall
-                rows.append(row)
-                trainNats = 0
-                trainCharacters = 0
-                // The shard first, then the checkpoint: a kill between the two leaves a row beyond the checkpoint,
-                // which the resumed run drops and writes again.
-                try directory.writeShard(rows, of: unit)
-                let metadata = ["tokens": "\(tokens)", "chars": "\(characters)", "wall_s": "\(wall)",
-                                "pending": packer.pending.map { $0.map(String.init).joined(separator: " ") } ?? ""]
-                    .merging(directory.checkpointBinding) { $1 }
-                do {
-                    // The end of a warmup-stable-decay run's stable phase is kept: a longer budget continues from it.
-                    // Before the checkpoint, so that a run killed in between redoes this step and writes it again.
-                    if model.step == settings.decayStart {
-                        try Checkpoint.save(model, rngState: generator.state, metadata: metadata,
-                                            to: directory.stableCheckpointPath(unit))
-                    }
-                    try Checkpoint.save(model, rngState: generator.state, metadata: metadata, to: checkpointPath)
-                } catch {
-                    throw SweepError("\(error)")
-                }
-                emit(row)
-                if model.step < settings.steps && stop(model.step) { return rows }
-            }
+        let batch = try run.packer.pack(count: settings.batch) { sampler.sample(using: &generator) }
+        run.generator = generator
+        let rate = settings.learningRateSchedule.rate(at: model.step)
+        model.zeroGradients()
+        let loss = batch.inputs.withUnsafeBufferPointer { i in
+            batch.targets.withUnsafeBufferPointer { t in model.forward(inputs: i.baseAddress!, targets: t.baseAddress!) }
         }
-        try directory.markDone(unit, rows: rows)
-        return rows
+        guard loss.isFinite else {
+            var row = baseRow(model: model, config: run.config)
+            row.step = model.step + 1
+            row.tokens = run.counters.tokens
+            row.chars = run.counters.characters
+            row.learningRate = Double(rate)
+            row.wallSeconds = run.counters.wallSeconds + Date().timeIntervalSince(run.sessionStart)
+            row.status = "diverged"
+            return row
+        }
+        model.backward()
+        model.optimizerStep(learningRate: rate, settings: settings.adam)
+        run.trainNats += run.tokenizer.nats(logits: model.logits, positionLosses: model.positionLosses, targets: batch.targets)
+        run.trainCharacters += batch.characters
+        run.counters.tokens += batch.tokens
+        run.counters.characters += batch.characters
+        let seconds = Date().timeIntervalSince(stepStart)
+        progress(RunProgress(step: model.step, steps: settings.steps, loss: run.trainNats / Double(max(1, run.trainCharacters)),
+                             tokensPerSecond: Double(batch.tokens) / max(seconds, 1e-9)))
+        run.lastRate = rate
+        return nil
+    }
+
+    /// The row of an evaluation step (appended to the run's rows).
+    private func evaluate(_ run: inout TrainingState, progress: (RunProgress) -> Void) -> ResultRow {
+        let model = run.model, steps = data.settings.steps
+        var row = baseRow(model: model, config: run.config)
+        row.step = model.step
+        row.tokens = run.counters.tokens
+        row.chars = run.counters.characters
+        row.learningRate = Double(run.lastRate)
+        row.trainLoss = run.trainNats / Double(max(1, run.trainCharacters))
+        let lossSoFar = row.trainLoss
+        evaluate(model: model, tokenizer: run.tokenizer, into: &row) { done in
+            progress(RunProgress(step: model.step, steps: steps, loss: lossSoFar, tokensPerSecond: 0, evaluating: done))
+        }
+        run.counters.wallSeconds += Date().timeIntervalSince(run.sessionStart)
+        run.sessionStart = Date()
+        row.wallSeconds = run.counters.wallSeconds
+        run.rows.append(row)
+        run.trainNats = 0
+        run.trainCharacters = 0
+        return row
+    }
+
+    /// The shard first, then the checkpoint (and at the end of a warmup-stable-decay run's stable phase, its
+    /// checkpoint kept for a longer budget): a kill between the two leaves a row beyond the checkpoint, which the
+    /// resumed run drops and writes again.
+    private func checkpoint(_ run: TrainingState) throws {
+        try directory.writeShard(run.rows, of: unit)
+        var counters = run.counters
+        counters.pending = run.packer.pending
+        let metadata = counters.metadata
+        do {
+            // Before the checkpoint, so that a run killed in between redoes this step and writes it again.
+            if run.model.step == data.settings.decayStart {
+                try Checkpoint.save(run.model, rngState: run.generator.state, metadata: metadata, to: directory.stableCheckpointPath(unit))
+            }
+            try Checkpoint.save(run.model, rngState: run.generator.state, metadata: metadata, to: directory.checkpointPath(unit))
+        } catch {
+            throw SweepError("\(error)")
+        }
     }
 
     private func baseRow(model: GPT, config: GPTConfig) -> ResultRow {

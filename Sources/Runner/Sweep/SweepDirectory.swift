@@ -104,7 +104,7 @@ public final class SweepDirectory {
             log("note: \(path) was made by a cfg-run that did not record the grammar's rules; it records those of \(settings.grammarPath) now, and every later use of this folder must have the same rules")
         }
         if access.exclusive { FileSystem.removeLeftoverTemporaryFiles(in: path) }
-        let directory = SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        let directory = SweepDirectory(path: path, manifest: found, fingerprint: Checksum.fnv1a(bytes), lock: lock)
         directory.grammar = grammar
         return directory
     }
@@ -141,7 +141,7 @@ public final class SweepDirectory {
             throw SweepError("\(manifestPath) is unreadable (not the settings file of a cfg-run sweep, or damaged)")
         }
         let lock = try takeLock(path, access: .shared)
-        let directory = SweepDirectory(path: path, manifest: found, fingerprint: fnv1a(bytes), lock: lock)
+        let directory = SweepDirectory(path: path, manifest: found, fingerprint: Checksum.fnv1a(bytes), lock: lock)
         directory.grammar = try readGrammar(in: path)
         return directory
     }
@@ -271,7 +271,7 @@ public final class SweepDirectory {
             }
             guard FileSystem.exists(shard) else { throw failure(shard, "missing, but \(unit.id).done says the run finished with \(marker.rows) rows") }
             let bytes = try FileSystem.read(shard)
-            guard String(fnv1a(bytes), radix: 16) == marker.shardChecksum else {
+            guard String(Checksum.fnv1a(bytes), radix: 16) == marker.shardChecksum else {
                 throw failure(shard, "its contents differ from what \(unit.id).done recorded when the run finished (the file was cut, edited or replaced)")
             }
             let rows = try readShard(bytes, unit: unit, file: shard, failure: failure)
@@ -317,11 +317,7 @@ public final class SweepDirectory {
         return line + "," + String(rowChecksum(line), radix: 16)
     }
 
-    private func rowChecksum(_ line: String) -> UInt64 {
-        var hash = fingerprint
-        for byte in line.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
-    }
+    private func rowChecksum(_ line: String) -> UInt64 { Checksum.fnv1a(line.utf8, from: fingerprint) }
 
     private func readShard(_ bytes: Data, unit: RunUnit, file: String, failure: (String, String) -> SweepError) throws -> [ResultRow] {
         guard let text = String(data: bytes, encoding: .utf8) else { throw failure(file, "not UTF-8 text") }
@@ -359,14 +355,15 @@ public final class SweepDirectory {
     func markDone(_ unit: RunUnit, rows: [ResultRow]) throws {
         let bytes = try FileSystem.read(shardPath(unit))
         let marker = DoneMarker(status: rows.last?.status ?? "ok", lastStep: rows.last?.step ?? 0, rows: rows.count,
-                                shardChecksum: String(fnv1a(bytes), radix: 16))
+                                shardChecksum: String(Checksum.fnv1a(bytes), radix: 16))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileSystem.writeAtomically(try encoder.encode(marker), to: donePath(unit))
     }
 
     /// The metadata that binds a checkpoint to this sweep.
-    var checkpointBinding: [String: String] { ["sweep": String(fingerprint, radix: 16)] }
+    var checkpointBinding: [String: String] { ["sweep": fingerprintText] }
+    var fingerprintText: String { String(fingerprint, radix: 16) }
 
     /// Replaces the results file `path` with `rows` (atomically); a failure (a full disk) says that nothing is lost.
     public func writeResults(_ rows: [ResultRow], to path: String) throws {
@@ -387,12 +384,6 @@ public final class SweepDirectory {
     }
 }
 
-/// FNV-1a, 64 bits.
-func fnv1a<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    return hash
-}
 
 extension SweepDirectory {
     /// Why `earlier` (the settings of an existing sweep) cannot be extended to `later`, or nil: both must be

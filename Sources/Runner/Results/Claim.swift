@@ -1,0 +1,201 @@
+import Foundation
+
+/// A finding stated as a checkable claim about a results table (the grammar of `cfg-run assert`):
+///
+///     A < B on METRIC [for all sizes | at size S] [for every seed] [by MARGIN]
+///     A > B on METRIC ...
+///     A - B on METRIC increases with size        (also: decreases with size)
+///
+/// A and B are variant names; comparisons use the final evaluation of each run. Without `for every seed` the
+/// means over seeds are compared; with it, every seed (paired by seed number) must satisfy the claim. `by MARGIN`
+/// requires the difference to exceed MARGIN. `increases with size` requires the mean difference to grow strictly
+/// from each size to the next larger one (sizes ordered by non-embedding parameters).
+public struct Claim: CustomStringConvertible {
+    public enum Form {
+        case compare(less: Bool, sizes: [String]?, everySeed: Bool, margin: Double)
+        case trend(increasing: Bool)
+    }
+    public let a: String
+    public let b: String
+    public let metric: String
+    public let form: Form
+    public let text: String
+
+    public var description: String { text }
+
+    public struct ParseError: Error, CustomStringConvertible { public let description: String }
+
+    public static let syntax = "'A < B on METRIC [for all sizes | at size S] [for every seed] [by MARGIN]' or 'A - B on METRIC increases|decreases with size'"
+
+    public init(parsing text: String) throws(ParseError) {
+        self.text = text
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        func fail(_ why: String) -> ParseError { ParseError(description: "cannot read the claim '\(text)': \(why); expected \(Claim.syntax)") }
+        guard words.count >= 5, let on = words.firstIndex(of: "on"), on == 3, on + 1 < words.count else {
+            throw fail("expected 'A <op> B on METRIC'")
+        }
+        a = words[0]
+        b = words[2]
+        metric = words[4]
+        var rest = Array(words[5...])
+        switch words[1] {
+        case "<", ">":
+            var sizes: [String]? = nil
+            var everySeed = false
+            var margin = 0.0
+            while !rest.isEmpty {
+                if rest.starts(with: ["for", "all", "sizes"]) { rest.removeFirst(3); sizes = nil; continue }
+                if rest.starts(with: ["for", "every", "seed"]) { rest.removeFirst(3); everySeed = true; continue }
+                if rest.count >= 3 && rest[0] == "at" && rest[1] == "size" {
+                    sizes = (sizes ?? []) + rest[2].split(separator: ",").map(String.init)
+                    rest.removeFirst(3)
+                    continue
+                }
+                if rest.count >= 2 && rest[0] == "by", let value = Double(rest[1]), value >= 0 {
+                    margin = value
+                    rest.removeFirst(2)
+                    continue
+                }
+                throw fail("unexpected '\(rest.joined(separator: " "))'")
+            }
+            form = .compare(less: words[1] == "<", sizes: sizes, everySeed: everySeed, margin: margin)
+        case "-":
+            guard rest.count == 3, rest[1] == "with", rest[2] == "size", rest[0] == "increases" || rest[0] == "decreases" else {
+                throw fail("after 'A - B on METRIC' expected 'increases with size' or 'decreases with size'")
+            }
+            form = .trend(increasing: rest[0] == "increases")
+        default:
+            throw fail("the operator must be <, > or -")
+        }
+    }
+
+    /// Checks that what the claim names is in `table`: its two variants, its metric as a numeric column, and the
+    /// sizes of `at size`. A claim that names something the file lacks is a mistake in the claim, not a finding
+    /// (``check(_:)`` would call it failed); the error lists what the file has.
+    public func validate(against table: ResultsTable) throws(ParseError) {
+        func fail(_ why: String) -> ParseError { ParseError(description: "the claim '\(text)' \(why)") }
+        func listed(_ names: [String], _ what: String) -> String {
+            names.isEmpty ? "the file has no result rows" : "\(what) in the file: \(ResultsTable.list(names))"
+        }
+        for variant in [a, b] where !table.variants.contains(variant) {
+            throw fail("names the variant '\(variant)', which has no runs in the file (\(listed(table.variants, "variants")))")
+        }
+        let numeric = "numeric columns: \(ResultsTable.list(table.numericColumns, limit: 30))"
+        if !table.columns.contains(metric) {
+            throw fail("compares on '\(metric)', which is not a column of the file (\(numeric))")
+        }
+        if !table.numericColumns.contains(metric) {
+            throw fail("compares on the column '\(metric)', which is not numeric (\(numeric))")
+        }
+        if case .compare(_, let sizes?, _, _) = form {
+            for size in sizes where !table.sizes.contains(size) {
+                throw fail("names the size '\(size)', which has no runs in the file (\(listed(table.sizes, "sizes")))")
+            }
+        }
+    }
+
+    /// How a claim came out. `undecided`: it needs a run that diverged or did not finish (or a seed that has no
+    /// partner), so the file cannot say; like `fails`, it is not a finding that holds.
+    public enum Verdict: String { case holds, fails, undecided }
+
+    /// Checks the claim; returns the lines that explain the verdict, and whether it holds (an undecided claim
+    /// does not).
+    public func check(_ table: ResultsTable) -> (holds: Bool, explanation: [String]) {
+        let (verdict, lines) = evaluate(table)
+        return (verdict == .holds, lines)
+    }
+
+    /// Checks the claim on the finished runs of `table`. Every size it covers must have finished runs of both
+    /// variants; a diverged or unfinished run of either variant at such a size makes the claim undecided there
+    /// (named in the explanation), as does, with `for every seed`, a seed that one variant has and the other lacks.
+    /// Failing anywhere makes the claim fail; otherwise undecided anywhere makes it undecided.
+    public func evaluate(_ table: ResultsTable) -> (verdict: Verdict, explanation: [String]) {
+        var lines: [String] = []
+        for variant in [a, b] where !table.variants.contains(variant) {
+            return (.fails, ["no runs of variant '\(variant)' (the file has: \(ResultsTable.list(table.variants)))"])
+        }
+        var failed = false, undecided = false
+        /// The runs at `size` that keep the claim from being decided there, named in the explanation.
+        func blocked(at size: String) -> Bool {
+            var problems = (table.problems(variant: a, size: size) + table.problems(variant: b, size: size))
+                .map { "\($0.name) \($0.problem ?? "")" }
+            // A finished run without a finite value, beside runs with one: leaving it out would choose the seeds.
+            for variant in [a, b] {
+                let finished = table.runs.filter { $0.variant == variant && $0.size == size }
+                let missing = finished.filter { !($0.values[metric]?.isFinite ?? false) }
+                if missing.count < finished.count {
+                    problems += missing.map { "\($0.name) has \(metric) = \($0.values[metric].map { "\($0)" } ?? "no value")" }
+                }
+            }
+            for problem in problems { lines.append("size \(size): \(problem): cannot be decided without it") }
+            if !problems.isEmpty { undecided = true }
+            return !problems.isEmpty
+        }
+        switch form {
+        case .compare(let less, let sizes, let everySeed, let margin):
+            for size in sizes ?? table.sizes {
+                let xs = table.values(metric, variant: a, size: size), ys = table.values(metric, variant: b, size: size)
+                let isBlocked = blocked(at: size)
+                guard !xs.isEmpty, !ys.isEmpty else {
+                    if !isBlocked {
+                        lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b)")
+                        failed = true
+                    }
+                    continue
+                }
+                var pairs: [(String, Double)] = []
+                if everySeed {
+                    let bySeed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
+                    let seedsOfA = Set(xs.map(\.seed))
+                    for x in xs {
+                        if let y = bySeed[x.seed] { pairs.append(("seed \(x.seed)", x.value - y)) }
+                        else if !isBlocked { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s"); undecided = true }
+                    }
+                    for y in ys where !seedsOfA.contains(y.seed) && !isBlocked {
+                        lines.append("size \(size), seed \(y.seed): no \(a) value to pair with \(b)'s")
+                        undecided = true
+                    }
+                } else {
+                    let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
+                    pairs.append(("mean", mx - my))
+                }
+                for (label, difference) in pairs {
+                    let ok = less ? difference < -margin : difference > margin
+                    // A seed that fails fails the claim; a mean without some runs decides nothing.
+                    if !ok && (everySeed || !isBlocked) { failed = true }
+                    lines.append(String(format: "size %@, %@: %@ - %@ = %+.5f %@ (needs %@ %@)%@", size, label, a, b,
+                                        difference, ok ? "ok" : "FAILS", less ? "<" : ">",
+                                        less ? String(format: "%.5f", -margin) : String(format: "%.5f", margin),
+                                        isBlocked ? " (finished runs only)" : ""))
+                }
+            }
+        case .trend(let increasing):
+            var previous: Double?
+            var compared = 0
+            for size in table.sizes {
+                let xs = table.values(metric, variant: a, size: size).map(\.value)
+                let ys = table.values(metric, variant: b, size: size).map(\.value)
+                if blocked(at: size) { previous = nil; continue }
+                guard !xs.isEmpty, !ys.isEmpty else {
+                    // A size without values breaks the trend's chain: it cannot be said to hold across it.
+                    lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b): the trend cannot hold across it")
+                    failed = true
+                    previous = nil
+                    continue
+                }
+                let difference = xs.reduce(0, +) / Double(xs.count) - ys.reduce(0, +) / Double(ys.count)
+                var verdict = ""
+                if let previous {
+                    let ok = increasing ? difference > previous : difference < previous
+                    if !ok { failed = true }
+                    verdict = ok ? " ok" : " FAILS"
+                }
+                lines.append(String(format: "size %@: mean %@ - %@ = %+.5f%@", size, a, b, difference, verdict))
+                previous = difference
+                compared += 1
+            }
+            if compared < 2 && !failed && !undecided { failed = true; lines.append("needs at least two sizes with both variants") }
+        }
+        return (failed ? .fails : undecided ? .undecided : .holds, lines)
+    }
+}
