@@ -4,8 +4,9 @@ import Model
 /// settings, how a sentence becomes model inputs and training targets, the input layer and head the model needs,
 /// how a sampled class becomes the next input token, and how the head's output is scored per character.
 /// Everything else (the tokenizer, the runner, the evaluation, the command line) asks the design; none of it
-/// knows which designs exist. To add one: a new file with a type conforming to `Design`, and one line in
-/// `VocabularyDesign.registry`.
+/// knows which designs exist. To add one: a new file with a type conforming to `Design`, and one entry in
+/// `VocabularyDesign`'s list of this module's designs (from another module: `VocabularyDesign.register`). A design
+/// with an input layer of its own returns it from `inputLayer` (see `InputLayer` in the Model module).
 ///
 /// Base ids, shared by the character-level designs: terminals `0..<V`, then BOS = V and EOS = V + 1 (a sentence is
 /// `BOS s_0 ... s_{L-1} EOS`). A target is -1 where there is none (at EOS and on padding). Sizes are `Double`s so
