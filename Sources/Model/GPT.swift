@@ -139,7 +139,7 @@ public final class GPT {
         a.tokens.update(from: inputs, count: n)
         a.targets.update(from: targets, count: n)
 
-        config.input.forward(x: a.residual[0], rows: n, tokens: a.tokens, sequences: TokenWindows(tokens: a.tokens, seq: seq),
+        config.input.forward(x: a.residual[0], rows: n, tokens: a.tokens, sequences: .windows(a.tokens, seq: seq),
                              weights: weights.input, workspace: a.input, shape: config.inputShape, pool: pool)
         if let wpe = weights.positions {
             for w in 0..<b {

@@ -139,7 +139,7 @@ public final class Generator {
     private func step(position t: Int, rows: Int) {
         let model = self.model, c = model.config, d = c.width, x = buffers.x, ids = buffers.ids, history = buffers.history
         for r in 0..<rows { ids[r] = history[r * maxLength + t] }
-        c.input.forward(x: x, rows: rows, tokens: ids, sequences: TokenHistory(history: history, stride: maxLength, position: t),
+        c.input.forward(x: x, rows: rows, tokens: ids, sequences: .history(history, stride: maxLength, position: t),
                         weights: model.weights.input, workspace: buffers.input, shape: c.inputShape, pool: nil)
         if let wpe = model.weights.positions {
             for r in 0..<rows { for i in 0..<d { x[r * d + i] += wpe[t * d + i] } }

@@ -29,8 +29,8 @@ struct SkipBigramEmbedding: InputLayer {
 
     func workspace(rows: Int, _ shape: InputShape) -> InputWorkspace.Size { InputWorkspace.Size(ints: [rows]) }
 
-    func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    func forward(
+        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?) {
         let ids = workspace.ints[0], v = shape.vocabulary
         for r in 0..<rows {

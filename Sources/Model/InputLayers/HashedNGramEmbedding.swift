@@ -62,8 +62,8 @@ public struct HashedNGramEmbedding: InputLayer {
                                    floats: Array(repeating: count * w, count: tableCount), scratch: max(count * d, d * max(1, w)))
     }
 
-    public func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows n: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    public func forward(
+        x: UnsafeMutablePointer<Float>, rows n: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?) {
         let d = shape.width, w = d / slices, scale = self.scale, scratch = workspace.scratch
         Embedding.gather(output: x, table: weights[0], ids: tokens, rows: n, width: d, scale: scale, accumulate: false, pool: pool)

@@ -32,8 +32,8 @@ public struct HierarchicalNGramEmbedding: InputLayer {
         InputWorkspace.Size(ints: Array(repeating: rows, count: order - 1))
     }
 
-    public func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    public func forward(
+        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?) {
         let d = shape.width
         Embedding.gather(output: x, table: weights[0], ids: tokens, rows: rows, width: d, accumulate: false, pool: pool)

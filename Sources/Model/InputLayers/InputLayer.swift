@@ -27,8 +27,8 @@ public protocol InputLayer: Sendable {
     /// Writes the input vector of every row to `x` (`[rows, width]`). `tokens` holds each row's current token,
     /// `sequences` where every row's earlier tokens are (for n-grams); `weights` are its tensors, in
     /// ``tensors(_:)``'s order.
-    func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    func forward(
+        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?)
     /// Accumulates the gradients of its tensors from `dx` (`[rows, width]`), after a forward pass over the same
     /// rows with the same workspace.
@@ -110,29 +110,33 @@ public struct InputWorkspace {
     }
 }
 
-/// Which token is where, for an input layer: training reads whole windows, the sampler one position per sequence.
-public protocol TokenSequences {
+/// Which token is where, for an input layer: training reads whole windows (row r is position r % seq of window
+/// r / seq), the sampler one position of every sequence (row r is sequence r at the current position). One concrete
+/// type, so that an input layer's loops over rows inline these lookups.
+public struct TokenSequences {
+    private let tokens: UnsafePointer<Int32>
+    /// Windows: the window length; sampling: the slots per sequence in the history.
+    private let stride: Int
+    /// Sampling: the position of every row; nil for windows.
+    private let fixedPosition: Int?
+
+    /// Training and evaluation: `tokens` holds windows of `seq` tokens.
+    static func windows(_ tokens: UnsafePointer<Int32>, seq: Int) -> TokenSequences {
+        TokenSequences(tokens: tokens, stride: seq, fixedPosition: nil)
+    }
+
+    /// Sampling: `history` holds each sequence's tokens in `stride` slots; every row is at `position`.
+    static func history(_ history: UnsafePointer<Int32>, stride: Int, position: Int) -> TokenSequences {
+        TokenSequences(tokens: history, stride: stride, fixedPosition: position)
+    }
+
     /// The position of row `r` in its sequence (its n-grams look back from there).
-    func position(ofRow r: Int) -> Int
+    @inline(__always) public func position(ofRow r: Int) -> Int { fixedPosition ?? r % stride }
+
     /// The token at `position` (0...`position(ofRow: r)`) of row `r`'s sequence.
-    func token(ofRow r: Int, at position: Int) -> Int32
-}
-
-/// Training and evaluation: row r is position r % seq of window r / seq.
-struct TokenWindows: TokenSequences {
-    let tokens: UnsafePointer<Int32>
-    let seq: Int
-    @inline(__always) func position(ofRow r: Int) -> Int { r % seq }
-    @inline(__always) func token(ofRow r: Int, at position: Int) -> Int32 { tokens[r - r % seq + position] }
-}
-
-/// Sampling: row r is sequence r (of `stride` slots in `history`) at `position`.
-struct TokenHistory: TokenSequences {
-    let history: UnsafePointer<Int32>
-    let stride: Int
-    let position: Int
-    @inline(__always) func position(ofRow r: Int) -> Int { position }
-    @inline(__always) func token(ofRow r: Int, at position: Int) -> Int32 { history[r * stride + position] }
+    @inline(__always) public func token(ofRow r: Int, at position: Int) -> Int32 {
+        fixedPosition == nil ? tokens[r - r % stride + position] : tokens[r * stride + position]
+    }
 }
 
 /// An input layer as configurations and checkpoints write it: `{"NAME":{"SETTING":VALUE,...}}`, its integer

@@ -24,8 +24,8 @@ public struct NGramEmbedding: InputLayer {
     /// The rows' n-gram ids, kept for the backward pass.
     public func workspace(rows: Int, _ shape: InputShape) -> InputWorkspace.Size { InputWorkspace.Size(ints: [rows]) }
 
-    public func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    public func forward(
+        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?) {
         NGramID.fill(workspace.ints[0], order: order, rows: rows, sequences: sequences, vocabulary: shape.vocabulary)
         Embedding.gather(output: x, table: weights[0], ids: workspace.ints[0], rows: rows, width: shape.width,

@@ -22,8 +22,8 @@ public enum NGramID {
     }
 
     /// The n-gram id of order k at every row.
-    public static func fill<Sequences: TokenSequences>(_ ids: UnsafeMutablePointer<Int32>, order k: Int, rows n: Int,
-                                                       sequences: Sequences, vocabulary v: Int, modulo: Int? = nil) {
+    public static func fill(_ ids: UnsafeMutablePointer<Int32>, order k: Int, rows n: Int, sequences: TokenSequences,
+                            vocabulary v: Int, modulo: Int? = nil) {
         for r in 0..<n {
             ids[r] = id(order: k, position: sequences.position(ofRow: r), vocabulary: v, modulo: modulo) {
                 sequences.token(ofRow: r, at: $0)

@@ -21,8 +21,8 @@ public struct TokenEmbedding: InputLayer {
 
     public func workspace(rows: Int, _ shape: InputShape) -> InputWorkspace.Size { InputWorkspace.Size() }
 
-    public func forward<Sequences: TokenSequences>(
-        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: Sequences,
+    public func forward(
+        x: UnsafeMutablePointer<Float>, rows: Int, tokens: UnsafePointer<Int32>, sequences: TokenSequences,
         weights: [UnsafeMutablePointer<Float>], workspace: InputWorkspace, shape: InputShape, pool: WorkerPool?) {
         Embedding.gather(output: x, table: weights[0], ids: tokens, rows: rows, width: shape.width, accumulate: false, pool: pool)
     }
