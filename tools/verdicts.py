@@ -4,7 +4,8 @@
 For every size (model width) in the files, at its final evaluation (the largest step): the 1gram baseline's mean
 generation accuracy decides the metric — generation accuracy where it is between 5% and 95%, excess per character
 below or above (floor or ceiling). For each comparison, the difference (variant - baseline) paired by seed, its mean
-and 95% t-interval, and whether the variant is better (interval on the better side of 0), worse, or not separated.
+and 95% t-interval, and whether the variant is better (interval on the better side of 0), worse, or not separated;
+beside it the same for the other metric (both metrics' intervals are reported; the deciding one gives the verdict).
 Then the four claims and the crossover width, by the protocol's rules. Give each width's longest budget. Plain
 Python, no packages.
 
@@ -40,8 +41,21 @@ def main():
     sizes = sorted(finals, key=lambda s: params[s])
 
     outcome = {}  # (size, variant, baseline) -> "better" | "worse" | "tie"
-    print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading "
+          "| other metric: difference [95% interval], reading |")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def paired(runs, variant, baseline, seeds, metric):
+        """The paired difference's mean, interval and reading on `metric` (higher accuracy, lower excess is better)."""
+        diffs = [float(runs[(variant, s)][metric]) - float(runs[(baseline, s)][metric]) for s in seeds]
+        mean, half = interval(diffs)
+        low, high = mean - half, mean + half
+        if not math.isnan(half) and (low > 0 or high < 0):
+            reading = "better" if (low > 0) == (metric == "gen_accuracy") else "worse"
+        else:
+            reading = "tie"
+        scale, unit = (100, " pts") if metric == "gen_accuracy" else (1, "")
+        return f"{scale * mean:+.4g}{unit} [{scale * low:+.4g}, {scale * high:+.4g}]", reading
     for size in sizes:
         runs = finals[size]
         steps = sorted({int(r["step"]) for r in runs.values()})
@@ -56,18 +70,12 @@ def main():
             seeds = sorted({s for (v, s) in runs if v == variant} & {s for (v, s) in runs if v == baseline}, key=int)
             if not seeds:
                 continue
-            diffs = [float(runs[(variant, s)][metric]) - float(runs[(baseline, s)][metric]) for s in seeds]
-            mean, half = interval(diffs)
-            low, high = mean - half, mean + half
-            if not math.isnan(half) and (low > 0 or high < 0):
-                better = (low > 0) == higher_is_better
-                reading = "better" if better else "worse"
-            else:
-                reading = "tie"
+            text, reading = paired(runs, variant, baseline, seeds, metric)
             outcome[(size, variant, baseline)] = reading
-            scale, unit = (100, " pts") if higher_is_better else (1, "")
+            other = "excess_per_char" if higher_is_better else "gen_accuracy"
+            other_text, other_reading = paired(runs, variant, baseline, seeds, other)
             print(f"| {size} | {'/'.join(map(str, steps))} | {100 * base_acc:.1f}% | {metric} | {variant} - {baseline} | "
-                  f"{scale * mean:+.4g}{unit} [{scale * low:+.4g}, {scale * high:+.4g}] | {len(seeds)} | {reading} |")
+                  f"{text} | {len(seeds)} | {reading} | {other}: {other_text}, {other_reading} |")
 
     def at(size, variant, baseline):
         return outcome.get((size, variant, baseline))
