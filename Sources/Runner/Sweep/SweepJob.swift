@@ -135,8 +135,7 @@ public final class SweepJob {
     /// results file finished). `log` hears what happens.
     public static func start(_ request: CheckedRequest, log: @escaping (String) -> Void) throws -> Start {
         let settings = request.request.sweep.settings, sweep = request.request.sweep, path = settings.grammarPath
-        let grammar: Grammar
-        do { grammar = try GrammarReader.read(path: path) } catch { throw error }
+        let grammar = try GrammarReader.read(path: path)
         for warning in grammar.warnings { log(warning.description) }
         log("reading \(path) and computing the validation set's true entropy ...")
         let data = try SweepData(settings: settings, grammar: grammar, log: log)
