@@ -133,6 +133,19 @@ final class ElementwiseKernelTests: XCTestCase {
         var y = x
         Bias.add(&y, bias: out, rows: rows, columns: columns, pool: nil)
         assertClose(y, (0..<(rows * columns)).map { Double(x[$0]) + Double(out[$0 % columns]) }, tolerance: 1e-6, "bias")
+        // Every width, the narrow ones of small models included, sums each column from 0 over the rows in order and
+        // then adds it to the output: the same bits as that plain loop in float.
+        for columns in [1, 5, 8, 13, 16, 24, 32, 40, 64, 72, 200] {
+            let x = randomArray(rows * columns)
+            var out = randomArray(columns), plain = out
+            ColumnSum.accumulate(&out, input: x, rows: rows, columns: columns, pool: nil)
+            for j in 0..<columns {
+                var sum: Float = 0
+                for r in 0..<rows { sum += x[r * columns + j] }
+                plain[j] += sum
+            }
+            XCTAssertEqual(out, plain, "\(columns) columns")
+        }
     }
 
     /// Attention against a direct double-precision computation of softmax(q k^T / sqrt(hd) + mask) v and its
