@@ -424,16 +424,21 @@ public enum MatrixMultiply {
                      rows h: Int, columns width: Int, scratch: GemmScratch) {
         if h == mr && width == nr {
             kernel6x16(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: mr)
+        } else if h == mr && width == 8 {
+            // A panel of 8 columns (the narrowest layers of a small model): half the tile, straight on C.
+            kernel6x8(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: mr)
         } else {
             let buffer = scratch.tile
             if load {
                 for r in 0..<h { for jj in 0..<width { buffer[r * nr + jj] = c[r * ldc + jj] } }
             }
-            // An edge of at most 3 rows (a batch of 32 rows leaves 2): half the work of the 6-row kernel.
-            if h <= 3 {
-                kernel3x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
-            } else {
-                kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            // An edge of at most 3 rows (a batch of 32 rows leaves 2): half the work of the 6-row kernel; of at most
+            // 8 columns, half again.
+            switch (h <= 3, width <= 8) {
+            case (true, true): kernel3x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            case (true, false): kernel3x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            case (false, true): kernel6x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            case (false, false): kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
             }
             for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] } }
         }
@@ -456,6 +461,75 @@ public enum MatrixMultiply {
                            _ b: UnsafePointer<Float>, _ ldb: Int,
                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
         kernel(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+    }
+
+    /// `kernel6x16` for the first 8 columns only (B's panel is still 16 wide; columns 8-15 are neither computed nor
+    /// stored): every element the same chain of fused multiply-adds.
+    @inline(never)
+    static func kernel6x8(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                          _ b: UnsafePointer<Float>, _ ldb: Int,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        kernel8(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+    }
+
+    /// `kernel6x8` for a tile of 3 rows.
+    @inline(never)
+    static func kernel3x8(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                          _ b: UnsafePointer<Float>, _ ldb: Int,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        kernel8(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+    }
+
+    /// The 8-column body: `kernel`'s first accumulator of each row, the same loads, broadcasts and fused
+    /// multiply-adds in the same order.
+    @inline(__always)
+    static func kernel8(tileRows: Int, _ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                        _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+        let six = tileRows > 3
+        typealias V = SIMD8<Float>
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+        let row = ldc &* 4
+        let cr = UnsafeMutableRawPointer(c)
+        if load {
+            c0 = cr.loadUnaligned(as: V.self)
+            c1 = cr.loadUnaligned(fromByteOffset: row, as: V.self)
+            c2 = cr.loadUnaligned(fromByteOffset: 2 &* row, as: V.self)
+            if six {
+                c3 = cr.loadUnaligned(fromByteOffset: 3 &* row, as: V.self)
+                c4 = cr.loadUnaligned(fromByteOffset: 4 &* row, as: V.self)
+                c5 = cr.loadUnaligned(fromByteOffset: 5 &* row, as: V.self)
+            }
+        }
+        let o1 = min(1, rows &- 1) &* rowStride, o2 = min(2, rows &- 1) &* rowStride
+        let o3 = min(3, rows &- 1) &* rowStride, o4 = min(4, rows &- 1) &* rowStride
+        let o5 = min(5, rows &- 1) &* rowStride
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        let bStep = ldb &* 4
+        var p = 0
+        while p < kb {
+            let b0 = pb.loadUnaligned(as: V.self)
+            c0 = c0.addingProduct(V(repeating: pa[0]), b0)
+            c1 = c1.addingProduct(V(repeating: pa[o1]), b0)
+            c2 = c2.addingProduct(V(repeating: pa[o2]), b0)
+            if six {
+                c3 = c3.addingProduct(V(repeating: pa[o3]), b0)
+                c4 = c4.addingProduct(V(repeating: pa[o4]), b0)
+                c5 = c5.addingProduct(V(repeating: pa[o5]), b0)
+            }
+            pa += depthStride
+            pb += bStep
+            p &+= 1
+        }
+        cr.storeBytes(of: c0, as: V.self)
+        cr.storeBytes(of: c1, toByteOffset: row, as: V.self)
+        cr.storeBytes(of: c2, toByteOffset: 2 &* row, as: V.self)
+        if six {
+            cr.storeBytes(of: c3, toByteOffset: 3 &* row, as: V.self)
+            cr.storeBytes(of: c4, toByteOffset: 4 &* row, as: V.self)
+            cr.storeBytes(of: c5, toByteOffset: 5 &* row, as: V.self)
+        }
     }
 
     /// The body of both kernels; `tileRows` (6 or 3) is a constant where it is inlined, so the branches on it fold.

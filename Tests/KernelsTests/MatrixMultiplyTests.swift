@@ -180,7 +180,9 @@ final class MatrixMultiplyTests: XCTestCase {
         let pool = WorkerPool(threads: 2)
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (6, 16, 32), (7, 17, 5), (64, 48, 33), (13, 40, 300), (70, 16, 64),
                                          (200, 33, 100), (64, 384, 130), (3, 4200, 5),
-                                         (32, 40, 70), (9, 16, 20)]  // edges of 2 and 3 rows (the 3-row kernel)
+                                         (32, 40, 70), (9, 16, 20),  // edges of 2 and 3 rows (the 3-row kernel)
+                                         // 8-column panels (the 8-column kernels), whole and at the edges
+                                         (1024, 8, 8), (30, 24, 64), (6, 8, 3), (4, 8, 9), (2, 8, 5), (8, 5, 300), (13, 40, 7)]
         for (m, n, k) in shapes {
             for layout in MatrixMultiplyTests.layouts {
                 let problem = Problem(m: m, n: n, k: k, layout, padA: 2, padB: 3, padC: 1, seed: 11)
