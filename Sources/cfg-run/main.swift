@@ -62,17 +62,27 @@ func main() -> Int32 {
     if ["sweep", "check", "stats", "bench"].contains(command.spec.name) { Heartbeat.start() }
     do {
         guard let parsed = try command.spec.parse(arguments) else { return 0 }
-        return try command.run(parsed)
-    } catch let error as UsageError {
-        printError("error: \(error.message)")
-        return 2
-    } catch let error as GrammarError {
-        printError(error.description)
-        return 2
+        let status = try command.run(parsed)
+        InterruptHandler.waitIfStopping()
+        return status
     } catch {
-        printError("error: \(error)")
-        return 2
+        // An error caused by a signal's handler at work (its temporary folder removed) is not reported.
+        InterruptHandler.waitIfStopping()
+        return report(error)
     }
+}
+
+/// Prints an error the way every command does; its exit status.
+func report(_ error: Error) -> Int32 {
+    switch error {
+    case let error as UsageError:
+        printError("error: \(error.message)")
+    case let error as GrammarError:
+        printError(error.description)
+    default:
+        printError("error: \(error)")
+    }
+    return 2
 }
 
 /// Reads a grammar, printing its warnings to stderr.
