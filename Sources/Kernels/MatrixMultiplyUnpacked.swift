@@ -23,7 +23,8 @@ extension MatrixMultiply {
     /// Same arithmetic as `multiply`: every element of C is one chain of fused multiply-adds in increasing p,
     /// starting from 0 (or from C when accumulating), so the two give bit-identical results. The same 6×16 register
     /// tile sweeps column panels (outer; the panel of B stays in L1) and row panels (inner). A partial row panel
-    /// repeats its last row (computed, not stored); a partial column panel is copied into a zero-padded panel first.
+    /// repeats its last row (computed, not stored); a partial column panel is copied into a zero-padded panel first
+    /// (but for one of exactly 8 columns, which the 8-column tile reads in place).
     public static func multiplyUnpacked(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int,
@@ -43,7 +44,9 @@ extension MatrixMultiply {
         while j < n {
             let width = min(nr, n - j)
             var panel = b + j, panelStride = ldb
-            if width < nr {
+            // The 8-column kernels read 8 columns of B: a panel of exactly 8 is read in place; a narrower one is
+            // copied into a zero-padded panel first.
+            if width < nr && width != 8 {
                 let padded = scratch.bBuffer(count: k * nr)
                 for p in 0..<k {
                     for jj in 0..<width { padded[p * nr + jj] = b[p * ldb + j + jj] }
