@@ -68,7 +68,7 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
                 if !headerPrinted { print(ResultRow.header) }
                 headerPrinted = true
                 print(row.csvLine)
-                fflush(stdout)
+                try stopIfNobodyReads()
             }
         }
         progress.end()
@@ -86,15 +86,20 @@ func runSweep(_ arguments: ParsedArguments) throws -> Int32 {
             if !headerPrinted { print(ResultRow.header) }
             headerPrinted = true
             for row in rows { print(row.csvLine) }
-            fflush(stdout)
-            // Nobody reads the rows any more (`| head`, a closed terminal): stop, and leave nothing behind.
-            if ferror(stdout) != 0 { throw UsageError("standard output was closed (its reader ended); the sweep stops") }
+            try stopIfNobodyReads()
         }
     }
     progress.end()
     printError("sweep finished: \(sweep.units.count) runs in \(formatDuration(Date().timeIntervalSince(started)))")
     if let table = try? ResultsTable(csv: SweepRows.csv(rows)) { printError(table.summary()) }
     return rows.contains { $0.status != "ok" } ? 1 : 0
+}
+
+/// Flushes the rows printed so far. When nobody reads them any more (`| head`, a closed terminal) the sweep stops:
+/// what it saved is kept (with --out) or removed with its temporary folder.
+func stopIfNobodyReads() throws {
+    fflush(stdout)
+    if ferror(stdout) != 0 { throw UsageError("standard output was closed (its reader ended); the sweep stops") }
 }
 
 /// Replaces a file with `text` (atomically).

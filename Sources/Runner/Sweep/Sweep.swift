@@ -187,11 +187,11 @@ extension Sweep {
     /// Runs unit `index` alone, as one task of a job array does, in `directory` (opened with `.shared` access);
     /// `events` hears its progress, `emit` receives its rows. Returns its rows.
     public func runUnit(_ index: Int, data: SweepData, directory: SweepDirectory, threads: Int,
-                        events: (SweepEvent) -> Void = { _ in }, emit: (ResultRow) -> Void) throws -> [ResultRow] {
+                        events: (SweepEvent) -> Void = { _ in }, emit: (ResultRow) throws -> Void) throws -> [ResultRow] {
         let state = try directory.state(of: units[index])
         if case .finished(let rows) = state {
             events(.reused(unit: index))
-            rows.forEach(emit)
+            for row in rows { try emit(row) }
             return rows
         }
         var resumedAt: Int?

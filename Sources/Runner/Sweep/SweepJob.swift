@@ -196,8 +196,8 @@ public final class SweepJob {
         return all
     }
 
-    /// Trains the request's one unit; `emit` hears its rows. Returns them.
-    public func runUnit(events: (SweepEvent) -> Void, emit: (ResultRow) -> Void) throws -> [ResultRow] {
+    /// Trains the request's one unit; `emit` hears its rows (an error it throws stops the unit, resumable). Returns them.
+    public func runUnit(events: (SweepEvent) -> Void, emit: (ResultRow) throws -> Void) throws -> [ResultRow] {
         try sweep.runUnit(request.request.unit!, data: data, directory: directory, threads: request.request.threads,
                           events: events, emit: emit)
     }

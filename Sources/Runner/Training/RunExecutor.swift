@@ -87,38 +87,38 @@ public struct RunExecutor {
     /// The default memory limit of a run: half of this machine's memory, at most 8 GB.
     public static var defaultMemoryLimit: Double { min(8e9, Double(ProcessInfo.processInfo.physicalMemory) / 2) }
 
-    /// Runs (or resumes, or replays a finished) unit; `emit` receives every row in order, `progress` a report
-    /// after every step. `stop` is asked after every checkpoint: when it says yes the run returns there, unfinished
+    /// Runs (or resumes, or replays a finished) unit; `emit` receives every row in order (once it is saved: an error
+    /// it throws stops the run there, to be resumed), `progress` a report after every step. `stop` is asked after every checkpoint: when it says yes the run returns there, unfinished
     /// (as if interrupted), to be resumed by a later call. A run whose loss stops being finite ends with a row of
     /// status `diverged` (and is finished). Returns the rows. Throws `SweepError` when the unit's files are
     /// inconsistent, another process trains the unit, or a file cannot be written (nothing is lost then: rerun).
     @discardableResult
-    public func execute(progress: (RunProgress) -> Void = { _ in }, emit: (ResultRow) -> Void = { _ in },
+    public func execute(progress: (RunProgress) -> Void = { _ in }, emit: (ResultRow) throws -> Void = { _ in },
                         stop: (Int) -> Bool = { _ in false }) throws -> [ResultRow] {
         let settings = data.settings
         let unitLock = try directory.lockUnit(unit)
         defer { unitLock.release() }
         let state = try directory.state(of: unit)
         if case .finished(let rows) = state {
-            rows.forEach(emit)
+            for row in rows { try emit(row) }
             return rows
         }
         var run = try start(from: state)
         try directory.writeShard(run.rows, of: unit)
-        run.rows.forEach(emit)
+        for row in run.rows { try emit(row) }
         let evaluationSteps = Set(settings.evaluationSteps)
         while run.model.step < settings.steps {
             if let diverged = try train(&run, progress: progress) {
                 run.rows.append(diverged)
                 try directory.writeShard(run.rows, of: unit)
                 try directory.markDone(unit, rows: run.rows)
-                emit(diverged)
+                try emit(diverged)
                 return run.rows
             }
             guard evaluationSteps.contains(run.model.step) else { continue }
             let row = evaluate(&run, progress: progress)
             try checkpoint(run)
-            emit(row)
+            try emit(row)
             if run.model.step < settings.steps && stop(run.model.step) { return run.rows }
         }
         try directory.markDone(unit, rows: run.rows)

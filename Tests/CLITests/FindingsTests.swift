@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+
+/// The second round's findings as a regression test (issue 18): a code change that would alter the study's numbers
+/// fails here, in CI, instead of silently mixing two engines' rows in one study.
+final class FindingsTests: CLITestCase {
+    /// The settings of `results/plateau-d8-20k.csv`, as `results/experiments.sh` (section 6) runs that sweep.
+    static let widthEightSweep = [
+        "grammars/cfg3f-l3.cfg", "--variants", "1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out", "--schedule", "wsd",
+        "--decay", "0.2", "--warmup", "1000", "--eval-every", "1000", "--gen-samples", "2000", "--sizes", "L8-d8-h1",
+        "--seeds", "1,2,3,4,5", "--steps", "20000",
+    ]
+
+    /// The first 2,000 of its 20,000 steps of one committed run (unit 16: 3gram-out, seed 2), with the budget and the
+    /// schedule unchanged and stopped early by closing the pipe, give the committed rows exactly (wall time aside):
+    /// training, evaluation and sampling of an output-side design, on one thread.
+    func testTheFirstStepsOfACommittedStudyRunAreReproduced() throws {
+        let committed = withoutWallTime(read(CLITestCase.root.appendingPathComponent("results/plateau-d8-20k.csv").path))
+        let header = try XCTUnwrap(committed.first)
+        let columns = header.split(separator: ",").map(String.init)
+        let variant = try XCTUnwrap(columns.firstIndex(of: "variant")), seed = try XCTUnwrap(columns.firstIndex(of: "seed"))
+        let step = try XCTUnwrap(columns.firstIndex(of: "step"))
+        let expected = committed.dropFirst().filter { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return fields[variant] == "3gram-out" && fields[seed] == "2" && Int(fields[step])! <= 2000
+        }
+        XCTAssertEqual(expected.count, 2, "the committed file holds unit 16's rows at steps 1,000 and 2,000")
+
+        let rerun = try run(["-c", "\"$0\" \"$@\" | head -n 3", executable.path] + Self.widthEightSweep + ["--unit", "16", "--threads", "1"],
+                            environment: ["TMPDIR": try temporaryFolder()], timeout: 240, shell: true)
+        let rows = withoutWallTime(rerun.stdout)
+        XCTAssertEqual(rows.first, header, rerun.stderr)
+        XCTAssertEqual(Array(rows.dropFirst()), expected, rerun.stderr)
+    }
+}
