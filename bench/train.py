@@ -9,6 +9,8 @@ fraction of the machine's matrix-multiply rate (`cfg-run bench --gemm`, measured
 
     bench/train.py --suite deep --repeats 3        # issue 14's shapes: batch 16 x seq 64, three designs, 1 and 2 threads
     bench/train.py --suite wide --repeats 5        # the training engine's shapes: batch 16 x seq 256, 3gram-hin, 2 threads
+    bench/train.py --suite study --repeats 3 --baseline OLD_CFG_RUN   # the second round's shapes, one thread,
+                                                   # and an older cfg-run measured alternately beside the new one
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ SUITES = {
     "deep": dict(shapes=[(8, 32, 2), (8, 64, 4), (12, 64, 4), (12, 128, 4), (2, 64, 2)], seq=64,
                  designs=["1gram", "3gram-hin", "3gram-out"], threads=[1, 2]),
     "wide": dict(shapes=[(2, 64, 2), (4, 128, 4), (6, 256, 4), (8, 384, 6)], seq=256, designs=["3gram-hin"], threads=[2]),
+    # Issue 21: the second round's four widths at depth 8 on one thread (how the study trains), and the two shapes
+    # carried over at two threads.
+    "study": dict(shapes=[(8, 8, 1), (8, 16, 1), (8, 32, 2), (8, 64, 4)], seq=64, designs=["3gram-hin"], threads=[1]),
+    "study-2t": dict(shapes=[(8, 64, 4), (12, 128, 4)], seq=64, designs=["3gram-hin"], threads=[2]),
 }
 
 
@@ -51,6 +57,7 @@ def main() -> int:
     ap.add_argument("--python", default=os.environ.get("PYTHON", "/work/torchenv/bin/python"))
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     ap.add_argument("--shapes", help="only these shapes, e.g. 8x32x2,12x128x4")
+    ap.add_argument("--baseline", help="an older cfg-run binary, measured alternately beside CFG_RUN (its speed-up column)")
     a = ap.parse_args()
     suite = SUITES[a.suite]
     shapes = suite["shapes"]
@@ -75,8 +82,11 @@ def main() -> int:
             shape = ["--layers", str(layers), "--d", str(width), "--heads", str(heads), "--batch", "16",
                      "--seq", str(seq), "--steps", str(a.steps)]
             for threads in suite["threads"]:
-                swift, torch, gflops = [], [], []
+                swift, torch, gflops, before = [], [], [], []
                 for r in range(a.repeats):
+                    if a.baseline:
+                        b = run_json([a.baseline, "bench", *shape, "--threads", str(threads), *swift_args, "--json"])
+                        before.append(b["tokens_per_s"])
                     s = run_json([CFG_RUN, "bench", *shape, "--threads", str(threads), *swift_args, "--json"])
                     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
                     t = run_json([a.python, os.path.join(ROOT, "bench", "torch_reference.py"), *shape,
@@ -85,7 +95,8 @@ def main() -> int:
                     gflops.append(s["gflops"])
                     torch.append(t["tokens_per_s"])
                     log(f"({layers},{width},{heads}) {design} {threads}t: cfg-run {s['tokens_per_s']:.0f} "
-                        f"({s['gflops']:.1f} GFLOP/s), torch {t['tokens_per_s']:.0f}")
+                        f"({s['gflops']:.1f} GFLOP/s), torch {t['tokens_per_s']:.0f}"
+                        + (f", baseline cfg-run {before[-1]:.0f}" if before else ""))
                 compiled = None
                 if not a.no_compile and threads == max(suite["threads"]):
                     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -98,16 +109,19 @@ def main() -> int:
                         log(f"torch.compile failed: {error.stderr[-500:]}")
                 rows.append(dict(shape=(layers, width, heads), design=design, threads=threads,
                                  swift=statistics.median(swift), torch=statistics.median(torch),
-                                 gflops=statistics.median(gflops), compiled=compiled))
+                                 gflops=statistics.median(gflops), compiled=compiled,
+                                 before=statistics.median(before) if before else None))
 
+    baseline = " baseline cfg-run tok/s | speed-up |" if a.baseline else ""
     print(f"\n| shape (L,d,h) | design | threads | cfg-run tok/s | GFLOP/s | of GEMM rate | PyTorch eager tok/s | "
-          f"cfg-run / eager | torch.compile tok/s | cfg-run / compiled |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"cfg-run / eager | torch.compile tok/s | cfg-run / compiled |{baseline}")
+    print("|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if a.baseline else ""))
     for r in rows:
         comp = f"{r['compiled']:.0f} | {r['swift'] / r['compiled']:.2f}x" if r["compiled"] else "- | -"
+        then = f" {r['before']:.0f} | {r['swift'] / r['before']:.2f}x |" if r["before"] else ""
         print(f"| ({r['shape'][0]},{r['shape'][1]},{r['shape'][2]}) | {r['design']} | {r['threads']} | {r['swift']:.0f} | "
               f"{r['gflops']:.1f} | {100 * r['gflops'] / peak[r['threads']]:.0f}% | {r['torch']:.0f} | "
-              f"{r['swift'] / r['torch']:.2f}x | {comp} |")
+              f"{r['swift'] / r['torch']:.2f}x | {comp} |{then}")
     print(f"\nGEMM rate (best median of `cfg-run bench --gemm`): " +
           ", ".join(f"{t} thread(s) {p:.1f} GFLOP/s" for t, p in peak.items()))
     return 0
