@@ -90,7 +90,9 @@ for width in $WIDTHS; do
 done
 # 6c. The regime calibration at the first budget: k-gram models fitted on the characters of 20,000 steps (the runs'
 #     chars column at step 20,000: 16,549,104-16,558,213 for seeds 1-5).
-$CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 16558213 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-20k.csv
+#     Computed once (it is deterministic): delete the file to compute it again.
+[ -f results/calibration-kgram-20k.csv ] ||
+  $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 16558213 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-20k.csv
 # From the 20,000-step sweep's folder where this machine (or the repository: widths 8-32) has it: each run continues
 # from its stable-phase checkpoint, and one without it is trained from the start; without the folder every run is
 # trained from the start. Either way the rows are those of 40,000 steps trained straight (tested).
