@@ -5,6 +5,9 @@
 # Pause a running study first (SIGINT; resume is exact). Usage: bench/study_cost.sh OLD_CFG_RUN NEW_CFG_RUN [WIDTH:HEADS ...]
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 OLD_CFG_RUN NEW_CFG_RUN [WIDTH:HEADS ...] (default 8:1 16:1)" >&2; exit 2; }
+for binary in "$1" "$2"; do
+  [ -f "$binary" ] && [ -x "$binary" ] || { echo "study_cost: $binary is not an executable file (give two cfg-run binaries)" >&2; exit 2; }
+done
 old=$(realpath "$1"); new=$(realpath "$2"); shift 2
 widths=("${@:-8:1 16:1}")
 read -r -a widths <<< "${widths[*]}"
@@ -21,7 +24,9 @@ for width in "${widths[@]}"; do
       --eval-every 1000 --gen-samples 2000 --sizes "L8-d$d-h$h" --seeds "$seeds" --steps 20000 --threads 1 --unit 0 \
       --out "$folder/$d-$side.csv" > "$folder/$d-$side.rows" 2> "$folder/$d-$side.log" &
   done
-  wait
+  for side in old new; do
+    wait -n || { echo "study_cost: a run failed (width $d); its log:" >&2; tail -n 3 "$folder"/$d-*.log >&2; exit 1; }
+  done
   python3 - "$folder" "$d" <<'PY'
 import csv, sys
 folder, d = sys.argv[1:]

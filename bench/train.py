@@ -59,6 +59,8 @@ def main() -> int:
     ap.add_argument("--shapes", help="only these shapes, e.g. 8x32x2,12x128x4")
     ap.add_argument("--baseline", help="an older cfg-run binary, measured alternately beside CFG_RUN (its speed-up column)")
     a = ap.parse_args()
+    if a.baseline and not (os.path.isfile(a.baseline) and os.access(a.baseline, os.X_OK)):
+        ap.error(f"--baseline {a.baseline}: not an executable file (give an older cfg-run binary)")
     suite = SUITES[a.suite]
     shapes = suite["shapes"]
     if a.shapes:
