@@ -88,6 +88,13 @@ for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 20000 --out results/plateau-d$d-20k.csv
 done
+# The first budget's figures, every width at 20,000 steps (learning curves; a panel per width, a line per design).
+FIRST=(results/plateau-d8-20k.csv results/plateau-d16-20k.csv results/plateau-d32-20k.csv results/plateau-d64-20k.csv)
+TITLE="cfg3f-l3, depth 8, first budget (20,000 steps, warmup-stable-decay)"
+$CFG_RUN plot "${FIRST[@]}" --y gen_accuracy --columns 2 --title "$TITLE: generation accuracy (2,000 samples)" \
+  --out results/plateau-20k-accuracy.svg
+$CFG_RUN plot "${FIRST[@]}" --y excess_per_char --columns 2 --title "$TITLE: excess per character (nats)" \
+  --out results/plateau-20k-excess.svg
 # 6c. The regime calibration at the first budget: k-gram models fitted on the characters of 20,000 steps (the runs'
 #     chars column at step 20,000: 16,549,104-16,558,213 for seeds 1-5).
 #     Computed once (it is deterministic): delete the file to compute it again.
