@@ -88,8 +88,9 @@ public struct RunExecutor {
     public static var defaultMemoryLimit: Double { min(8e9, Double(ProcessInfo.processInfo.physicalMemory) / 2) }
 
     /// Runs (or resumes, or replays a finished) unit; `emit` receives every row in order (once it is saved: an error
-    /// it throws stops the run there, to be resumed), `progress` a report after every step. `stop` is asked after every checkpoint: when it says yes the run returns there, unfinished
-    /// (as if interrupted), to be resumed by a later call. A run whose loss stops being finite ends with a row of
+    /// it throws stops the run there, to be resumed), `progress` a report after every step. `stop` is asked after
+    /// every checkpoint: when it says yes the run returns there, unfinished (as if interrupted), to be resumed by a
+    /// later call. A run whose loss stops being finite ends with a row of
     /// status `diverged` (and is finished). Returns the rows. Throws `SweepError` when the unit's files are
     /// inconsistent, another process trains the unit, or a file cannot be written (nothing is lost then: rerun).
     @discardableResult
