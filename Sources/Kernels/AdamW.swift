@@ -38,8 +38,30 @@ public enum AdamW {
         let correction1 = 1 - powf(beta1, Float(step))
         let correction2 = 1 - powf(beta2, Float(step))
         let chunk = 16384
+        // Eight parameters at a time, each lane the same operations in the same order as the scalar loop (products,
+        // sums, the quotient and the square root are each correctly rounded), so the vector and the tail agree bit
+        // for bit.
+        let scale8 = SIMD8<Float>(repeating: gradientScale)
+        let beta1x8 = SIMD8<Float>(repeating: beta1), rest1x8 = SIMD8<Float>(repeating: 1 - beta1)
+        let beta2x8 = SIMD8<Float>(repeating: beta2), rest2x8 = SIMD8<Float>(repeating: 1 - beta2)
+        let correction1x8 = SIMD8<Float>(repeating: correction1), correction2x8 = SIMD8<Float>(repeating: correction2)
+        let lr8 = SIMD8<Float>(repeating: lr), epsilon8 = SIMD8<Float>(repeating: epsilon)
+        let decay8 = SIMD8<Float>(repeating: weightDecay)
         parallel(pool, fixedChunks(count, size: chunk)) { block in
-            for i in (block * chunk)..<min(count, (block + 1) * chunk) {
+            let end = min(count, (block + 1) * chunk)
+            var i = block * chunk
+            while i + 8 <= end {
+                let g = load8(gradients + i) * scale8
+                let mi = beta1x8 * load8(m + i) + rest1x8 * g
+                let vi = beta2x8 * load8(v + i) + rest2x8 * g * g
+                store8(mi, m + i)
+                store8(vi, v + i)
+                let mhat = mi / correction1x8, vhat = vi / correction2x8
+                let p = load8(parameters + i)
+                store8(p - lr8 * (mhat / (vhat.squareRoot() + epsilon8) + decay8 * p), parameters + i)
+                i += 8
+            }
+            for i in i..<end {
                 let g = gradients[i] * gradientScale
                 let mi = beta1 * m[i] + (1 - beta1) * g
                 let vi = beta2 * v[i] + (1 - beta2) * g * g

@@ -79,10 +79,12 @@ public enum Attention {
                 work.multiplyScores(q + r0 * ld, ld: ld, rows: rows, keys: keys, headWidth: hd, into: work.scores,
                                     transposed: work.keysT)
                 for i in 0..<rows {
+                    // (A row has room to `paddedSeq`, a multiple of 16, for the padded exp; what it writes past
+                    // `valid` is zeroed up to `keys` below, and the products read nothing past `keys`.)
                     let row = work.scores + i * ldp
                     let valid = r0 + i + 1
                     let maxValue = SIMDMath.maxScaled(row, count: valid, scale: scale)
-                    let sum = SIMDMath.expInPlace(row, count: valid, scale: scale, shift: maxValue)
+                    let sum = SIMDMath.expInPlacePadded(row, count: valid, scale: scale, shift: maxValue)
                     let inverse = 1 / sum
                     for s in 0..<valid { row[s] *= inverse }
                     for s in valid..<keys { row[s] = 0 }
@@ -127,7 +129,7 @@ public enum Attention {
                     let valid = r0 + i + 1
                     let rowLSE = lse[r0 + i]
                     let sumDYY = dot(dy + (r0 + i) * d, y + (r0 + i) * d, hd)
-                    _ = SIMDMath.expInPlace(row, count: valid, scale: scale, shift: rowLSE)
+                    _ = SIMDMath.expInPlacePadded(row, count: valid, scale: scale, shift: rowLSE)
                     for s in 0..<valid { drow[s] = row[s] * (drow[s] - sumDYY) * scale }
                     for s in valid..<keys {
                         row[s] = 0

@@ -53,10 +53,13 @@ public enum LayerNorm {
             let pw = scratch + block * 2 * c
             let pb = pw + c
             pw.initialize(repeating: 0, count: 2 * c)
-            // Per group of 8 rows: dnorm and dnorm * norm, written transposed ([i][row]), so that the two row sums
-            // — sequential over i, as a scalar loop would add them — run 8 rows at a time in SIMD lanes.
-            let terms = GemmScratch.current.workBuffer(count: 16 * c)
-            let dnormT = terms, productT = terms + 8 * c
+            // Per group of 8 rows: dnorm and dnorm * norm, turned transposed ([i][row]), so that the two row sums
+            // — sequential over i, as a scalar loop would add them — run 8 rows at a time in SIMD lanes. The rows
+            // are written as they are computed and transposed 8 x 8 at a time (a lane at a time cost as much as the
+            // rest of the pass).
+            let terms = GemmScratch.current.workBuffer(count: 32 * c)
+            let dnormT = terms, productT = terms + 8 * c, dnormRows = terms + 16 * c, productRows = terms + 24 * c
+            let vectorColumns = c / 8 * 8
             let end = min(rows, (block + 1) * chunk)
             var r0 = block * chunk
             while r0 < end {
@@ -74,10 +77,8 @@ public enum LayerNorm {
                         let product = dnorm * norm
                         store8(load8(pb + i) + d, pb + i)
                         store8(load8(pw + i) + d * norm, pw + i)
-                        for lane in 0..<8 {
-                            dnormT[(i + lane) * 8 + j] = dnorm[lane]
-                            productT[(i + lane) * 8 + j] = product[lane]
-                        }
+                        store8(dnorm, dnormRows + j * c + i)
+                        store8(product, productRows + j * c + i)
                         i += 8
                     }
                     while i < c {
@@ -89,6 +90,13 @@ public enum LayerNorm {
                         productT[i * 8 + j] = dnorm * norm
                         i += 1
                     }
+                }
+                // (Lanes past `group` hold whatever the buffers held; they are never read out.)
+                var i = 0
+                while i < vectorColumns {
+                    transpose8x8(dnormRows + i, c, dnormT + i * 8, 8)
+                    transpose8x8(productRows + i, c, productT + i * 8, 8)
+                    i += 8
                 }
                 // dnorm = dout * weight; dx = rs * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
                 var sumD = SIMD8<Float>(), sumDN = SIMD8<Float>()

@@ -77,6 +77,32 @@ public enum SIMDMath {
         return total
     }
 
+    /// `expInPlace` for a buffer with room past `count`: `x` must be readable and writable up to `count` rounded up
+    /// to 8, and the floats between `count` and there are overwritten with unspecified values. The last 1-7 floats
+    /// are then one vector (lane by lane the same operations, so the same bits as `expInPlace`) instead of a vector
+    /// exp each through lane 0, and are added to the sum one by one in order, as there. (Attention's score rows,
+    /// padded to 16 columns, spent half their exps on such tails.)
+    @inline(__always)
+    public static func expInPlacePadded(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float,
+                                        shift: Float) -> Float {
+        var sum = SIMD8<Float>()
+        var i = 0
+        let s = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift)
+        while i + 8 <= count {
+            let e = exp(load8(x + i) * s - b)
+            store8(e, x + i)
+            sum += e
+            i += 8
+        }
+        var total = sum.sum()
+        if i < count {
+            let e = exp(load8(x + i) * s - b)
+            store8(e, x + i)
+            for lane in 0..<(count - i) { total += e[lane] }
+        }
+        return total
+    }
+
     /// The same functions on one float (through lane 0), for loop tails, so that every element of an array is
     /// computed by the same formula.
     @inline(__always)

@@ -21,7 +21,11 @@ final class ElementwiseKernelTests: XCTestCase {
     let pools: [WorkerPool?] = [nil, WorkerPool(threads: 2), WorkerPool(threads: 3)]
 
     func testLayerNormForwardAndBackward() {
-        let rows = 37, c = 48
+        // 37 rows: groups of 8 and a last group of 5; 20 columns: 8-column blocks and a tail of 4.
+        for c in [48, 20] { checkLayerNorm(rows: 37, c: c) }
+    }
+
+    func checkLayerNorm(rows: Int, c: Int) {
         let x = randomArray(rows * c), w = randomArray(c), b = randomArray(c), dy = randomArray(rows * c)
         // Reference.
         var out = [Double](repeating: 0, count: rows * c), dx = out, dw = [Double](repeating: 0, count: c), db = dw
@@ -325,8 +329,47 @@ final class ElementwiseKernelTests: XCTestCase {
             }
         }
         assertClose(p, refP, tolerance: 1e-6, "adamw")
+        // Eight at a time, the same bits as the scalar update of each element (the operations in the same order).
+        var q = randomArray(n), qm = randomArray(n).map { $0 * 0.1 }, qv = randomArray(n).map { $0 * $0 * 0.01 }
+        var sp = q, sm = qm, sv = qv
+        for step in 1...3 {
+            AdamW.update(parameters: &q, gradients: g, firstMoment: &qm, secondMoment: &qv, count: n, learningRate: 0.01,
+                         beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.1, step: step, gradientScale: 0.5,
+                         pool: nil)
+            let c1 = 1 - powf(0.9, Float(step)), c2 = 1 - powf(0.98, Float(step))
+            for i in 0..<n {
+                let gi = g[i] * Float(0.5)
+                let mi = Float(0.9) * sm[i] + (1 - Float(0.9)) * gi
+                let vi = Float(0.98) * sv[i] + (1 - Float(0.98)) * gi * gi
+                sm[i] = mi
+                sv[i] = vi
+                let mhat = mi / c1, vhat = vi / c2
+                sp[i] -= Float(0.01) * (mhat / (vhat.squareRoot() + Float(1e-8)) + Float(0.1) * sp[i])
+            }
+        }
+        for (got, want) in [(q, sp), (qm, sm), (qv, sv)] {
+            XCTAssert(got.elementsEqual(want) { $0.bitPattern == $1.bitPattern }, "AdamW's vector and scalar updates differ")
+        }
         var scratch = [Double](repeating: 0, count: 4)
         let sq = AdamW.sumOfSquares(g, count: n, scratch: &scratch, pool: nil)
         XCTAssertEqual(sq, g.reduce(0.0) { $0 + Double($1) * Double($1) }, accuracy: 1e-6)
+    }
+
+    /// The padded exp (a tail of 1-7 floats as one vector) gives the bits and the sum of the plain one.
+    func testPaddedExpIsThePlainExpBitForBit() {
+        for count in 0...41 {
+            let values = randomArray(max(count, 1)).map { $0 * 9 }
+            var plain = values, padded = values + [Float](repeating: .nan, count: 8)
+            let scale: Float = 0.35, shift: Float = 1.25
+            let a = plain.withUnsafeMutableBufferPointer {
+                SIMDMath.expInPlace($0.baseAddress!, count: count, scale: scale, shift: shift)
+            }
+            let b = padded.withUnsafeMutableBufferPointer {
+                SIMDMath.expInPlacePadded($0.baseAddress!, count: count, scale: scale, shift: shift)
+            }
+            XCTAssertEqual(a.bitPattern, b.bitPattern, "sum, count \(count)")
+            XCTAssert(plain.prefix(count).elementsEqual(padded.prefix(count)) { $0.bitPattern == $1.bitPattern },
+                      "values, count \(count)")
+        }
     }
 }
