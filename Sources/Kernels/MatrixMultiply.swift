@@ -12,8 +12,9 @@ import Darwin
 /// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
 ///   16-column micro-panels, slice by slice. op(A) is packed into 6-row micro-panels, per block of rows and slice
 ///   (a block of up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1) — except a
-///   row-major A that is not both shallow (one k slice) and multiplied by a wide op(B): the kernel reads that in
-///   place (each of a tile's 6 rows a contiguous stream); see `inPlaceAPanels`.
+///   row-major A that is not both shallow (one k slice) and multiplied by a wide op(B), and a transposed A: the
+///   kernel reads those in place (a row-major tile's 6 rows are contiguous streams; a transposed tile's 6 values at
+///   each p are adjacent); see `inPlaceAPanels`. A bias, if given, is added in the tile after its last k slice.
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel through a small tile buffer (zero-padded B panels; repeated last row of A).
@@ -52,15 +53,18 @@ public enum MatrixMultiply {
     /// cost a few µs even with spinning workers, and far more when a worker has to be woken.
     static let parallelThreshold = 1 << 20
 
+    /// C = (or +=) op(A)·op(B). With `bias` (n floats), `bias[j]` is then added to every element of column j: the
+    /// same bits as the product followed by `Bias.add`, without a second pass over C (each tile adds it to its
+    /// registers after its last k slice, before they are stored).
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        accumulate: Bool, pool: WorkerPool?
+        accumulate: Bool, bias: UnsafePointer<Float>? = nil, pool: WorkerPool?
     ) {
         multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                 prepacked: nil, c: c, ldc: ldc, accumulate: accumulate, pool: pool)
+                 prepacked: nil, c: c, ldc: ldc, accumulate: accumulate, bias: bias, pool: pool)
     }
 
     /// Floats that `pack` writes for a k×n op(B).
@@ -93,10 +97,10 @@ public enum MatrixMultiply {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         prepackedB: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        accumulate: Bool, pool: WorkerPool?
+        accumulate: Bool, bias: UnsafePointer<Float>? = nil, pool: WorkerPool?
     ) {
         multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: prepackedB, ldb: n, transposeB: false,
-                 prepacked: prepackedB, c: c, ldc: ldc, accumulate: accumulate, pool: pool)
+                 prepacked: prepackedB, c: c, ldc: ldc, accumulate: accumulate, bias: bias, pool: pool)
     }
 
     static func multiply(
@@ -104,7 +108,7 @@ public enum MatrixMultiply {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, prepacked: UnsafePointer<Float>?,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        accumulate: Bool, pool: WorkerPool?
+        accumulate: Bool, bias: UnsafePointer<Float>?, pool: WorkerPool?
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "MatrixMultiply: negative dimension")
         if m == 0 || n == 0 { return }
@@ -113,6 +117,7 @@ public enum MatrixMultiply {
             if !accumulate {
                 for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) }
             }
+            if let bias { for i in 0..<m { for j in 0..<n { c[i * ldc + j] += bias[j] } } }
             return
         }
         precondition(lda >= (transposeA ? m : k), "MatrixMultiply: lda too small")
@@ -139,12 +144,12 @@ public enum MatrixMultiply {
                     let r0 = lo * mr, rows = min(m, hi * mr) - r0
                     multiply(m: rows, n: n, k: k, a: transposeA ? a + r0 : a + r0 * lda, lda: lda,
                              transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB, prepacked: nil,
-                             c: c + r0 * ldc, ldc: ldc, accumulate: accumulate, pool: nil)
+                             c: c + r0 * ldc, ldc: ldc, accumulate: accumulate, bias: bias, pool: nil)
                 } else {
                     let j0 = lo * nr, columns = min(n, hi * nr) - j0
                     multiply(m: m, n: columns, k: k, a: a, lda: lda, transposeA: transposeA,
                              b: transposeB ? b + j0 * ldb : b + j0, ldb: ldb, transposeB: transposeB, prepacked: nil,
-                             c: c + j0, ldc: ldc, accumulate: accumulate, pool: nil)
+                             c: c + j0, ldc: ldc, accumulate: accumulate, bias: bias.map { $0 + j0 }, pool: nil)
                 }
             }
             return
@@ -169,9 +174,9 @@ public enum MatrixMultiply {
                 : parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
             let packedB = prepacked.map { UnsafeMutablePointer(mutating: $0 + jc * k) }
                 ?? scratch.bBuffer(count: min(k, step * kc) * slabWidth)
-            // A transposed A is always packed (by each task, for its rows); a row-major A only for a one-slice
-            // product with a wide op(B) (see `inPlaceAPanels`), else read in place.
-            let packsA = transposeA || (panels > inPlaceAPanels && k <= kc)
+            // A row-major A is packed only for a one-slice product with a wide op(B) (see `inPlaceAPanels`); a
+            // transposed A never (a tile's 6 values at each p are adjacent in it).
+            let packsA = !transposeA && panels > inPlaceAPanels && k <= kc
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
             let per = (panels + chunks - 1) / chunks
             var first = 0
@@ -190,7 +195,8 @@ public enum MatrixMultiply {
                 let multiply = { (t: Int) in
                     let (rows, cols) = plan.task(t, m: m, panels: panels)
                     macroKernel(o, rows: rows, panels: cols, slices: stepSlices, pcBase: pcBase, k: k, packsA: packsA,
-                                jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth, accumulate: accumulate)
+                                jc: jc, nb: nb, packedB: UnsafePointer(packedB), slabWidth: slabWidth,
+                                accumulate: accumulate, bias: bias)
                 }
                 if let parallel {
                     parallel.parallelFor(packTasks, pack)
@@ -317,56 +323,28 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Packs op(A)[rows, pc..<pc+kb] into 6-row micro-panels at `dst`: panel `q` at
-    /// `dst + q*6*kb` holds for each p the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last
-    /// row).
+    /// Packs a row-major A's rows `rows`, columns pc..<pc+kb into 6-row micro-panels at `dst`: panel `q` at
+    /// `dst + q*6*kb` holds for each p the 6 values A[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last row).
+    /// (A transposed A is never packed: see `multiply`.)
     static func packA(_ o: Operands, rows: Range<Int>, pc: Int, kb: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(!o.transposeA)
         var i = rows.lowerBound
         var d = dst
         while i < rows.upperBound {
             let height = min(mr, rows.upperBound - i)
-            if !o.transposeA {
-                // op(A)[i, p] = A[i*lda + p]
-                let s0 = o.a + i * o.lda + pc
-                if height == mr {
-                    let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
-                    for p in 0..<kb {
-                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
-                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
-                        d += mr
-                    }
-                } else {
-                    for p in 0..<kb {
-                        for r in 0..<height { d[r] = s0[r * o.lda + p] }
-                        for r in height..<mr { d[r] = 0 }
-                        d += mr
-                    }
-                }
-                i += mr
-                continue
-            }
-            // op(A)[i, p] = A[p*lda + i]
-            var s = o.a + pc * o.lda + i
-            if i + 8 <= rows.upperBound {
-                // 8 floats in, 8 out: the 2 extra are overwritten by the next p, or for the last p by the next
-                // panel's first (which exists: at least 2 more rows follow; never past the range's own panels).
-                for _ in 0..<kb {
-                    store8(load8(s), d)
-                    s += o.lda
-                    d += mr
-                }
-            } else if height == mr {
-                for _ in 0..<kb {
-                    d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
-                    d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
-                    s += o.lda
+            // op(A)[i, p] = A[i*lda + p]
+            let s0 = o.a + i * o.lda + pc
+            if height == mr {
+                let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
+                for p in 0..<kb {
+                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
+                    d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
                     d += mr
                 }
             } else {
-                for _ in 0..<kb {
-                    for r in 0..<height { d[r] = s[r] }
+                for p in 0..<kb {
+                    for r in 0..<height { d[r] = s0[r * o.lda + p] }
                     for r in height..<mr { d[r] = 0 }
-                    s += o.lda
                     d += mr
                 }
             }
@@ -380,7 +358,7 @@ public enum MatrixMultiply {
     /// column panels (column panel outer, row panel inner: the 16-wide B panel stays in L1, the rows of A in L2).
     static func macroKernel(_ o: Operands, rows: Range<Int>, panels: Range<Int>, slices: Range<Int>, pcBase: Int,
                             k: Int, packsA: Bool, jc: Int, nb: Int, packedB: UnsafePointer<Float>, slabWidth: Int,
-                            accumulate: Bool) {
+                            accumulate: Bool, bias: UnsafePointer<Float>?) {
         let scratch = GemmScratch.current
         let rowPanels = (rows.count + mr - 1) / mr
         let ownA = packsA ? scratch.aBuffer(count: rowPanels * mr * kc) : nil
@@ -389,7 +367,12 @@ public enum MatrixMultiply {
             let load = pc > 0 || accumulate
             // op(A)[i, p] at a[(i - rows.lowerBound) * rowStride + p * depthStride], row panels aStep apart.
             let a: UnsafePointer<Float>, rowStride: Int, depthStride: Int, aStep: Int
-            if !packsA {
+            if !packsA && o.transposeA {
+                // A transposed A (the weight gradients' dYᵀ) is read in place too: the 6 values of a tile's rows at
+                // each p are adjacent, and a k slice of it is one block of memory, as dense as the packed panels.
+                (a, rowStride, depthStride) = (o.a + pc * o.lda + rows.lowerBound, 1, o.lda)
+                aStep = mr
+            } else if !packsA {
                 // Row-major A is read where it lies: each row of the panel is a contiguous stream (packing it cost
                 // as much as the arithmetic when k or n is small, as in a narrow model's layers).
                 (a, rowStride, depthStride) = (o.a + rows.lowerBound * o.lda + pc, o.lda, 1)
@@ -400,6 +383,7 @@ public enum MatrixMultiply {
                 (rowStride, depthStride, aStep) = (1, mr, mr * kb)
             }
             let slab = packedB + (pc - pcBase) * slabWidth
+            let lastSlice = pc + kb == k
             for q in panels {
                 let bp = slab + q * nr * kb
                 let j = jc + q * nr
@@ -408,6 +392,7 @@ public enum MatrixMultiply {
                 var i = rows.lowerBound
                 while i < rows.upperBound {
                     tile(kb, ap, rowStride, depthStride, bp, nr, o.c + i * o.ldc + j, o.ldc, load,
+                         bias: lastSlice ? bias.map { $0 + j } : nil,
                          rows: min(mr, rows.upperBound - i), columns: width, scratch: scratch)
                     ap += aStep
                     i += mr
@@ -421,12 +406,12 @@ public enum MatrixMultiply {
     @inline(__always)
     static func tile(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool,
-                     rows h: Int, columns width: Int, scratch: GemmScratch) {
+                     bias: UnsafePointer<Float>? = nil, rows h: Int, columns width: Int, scratch: GemmScratch) {
         if h == mr && width == nr {
-            kernel6x16(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: mr)
+            kernel6x16(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: mr)
         } else if h == mr && width == 8 {
             // A panel of 8 columns (the narrowest layers of a small model): half the tile, straight on C.
-            kernel6x8(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: mr)
+            kernel6x8(kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: mr)
         } else {
             let buffer = scratch.tile
             if load {
@@ -435,12 +420,17 @@ public enum MatrixMultiply {
             // An edge of at most 3 rows (a batch of 32 rows leaves 2): half the work of the 6-row kernel; of at most
             // 8 columns, half again.
             switch (h <= 3, width <= 8) {
-            case (true, true): kernel3x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
-            case (true, false): kernel3x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
-            case (false, true): kernel6x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
-            case (false, false): kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, rows: h)
+            case (true, true): kernel3x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, bias: nil, rows: h)
+            case (true, false): kernel3x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, bias: nil, rows: h)
+            case (false, true): kernel6x8(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, bias: nil, rows: h)
+            case (false, false): kernel6x16(kb, a, rowStride, depthStride, b, ldb, buffer, nr, load, bias: nil, rows: h)
             }
-            for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] } }
+            // (The bias, of which only `width` floats may exist here, is added as the valid part is copied out.)
+            if let bias {
+                for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] + bias[jj] } }
+            } else {
+                for r in 0..<h { for jj in 0..<width { c[r * ldc + jj] = buffer[r * nr + jj] } }
+            }
         }
     }
 
@@ -451,16 +441,18 @@ public enum MatrixMultiply {
     @inline(never)
     static func kernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                            _ b: UnsafePointer<Float>, _ ldb: Int,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
-        kernel(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                           rows: Int) {
+        kernel(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: rows)
     }
 
     /// `kernel6x16` for a tile of 3 rows (rows 3-5 neither computed nor stored).
     @inline(never)
     static func kernel3x16(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                            _ b: UnsafePointer<Float>, _ ldb: Int,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
-        kernel(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                           rows: Int) {
+        kernel(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: rows)
     }
 
     /// `kernel6x16` for the first 8 columns only (B's panel is still 16 wide; columns 8-15 are neither computed nor
@@ -468,16 +460,18 @@ public enum MatrixMultiply {
     @inline(never)
     static func kernel6x8(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                           _ b: UnsafePointer<Float>, _ ldb: Int,
-                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
-        kernel8(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                          rows: Int) {
+        kernel8(tileRows: 6, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: rows)
     }
 
     /// `kernel6x8` for a tile of 3 rows.
     @inline(never)
     static func kernel3x8(_ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                           _ b: UnsafePointer<Float>, _ ldb: Int,
-                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
-        kernel8(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, rows: rows)
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                          rows: Int) {
+        kernel8(tileRows: 3, kb, a, rowStride, depthStride, b, ldb, c, ldc, load, bias: bias, rows: rows)
     }
 
     /// The 8-column body: `kernel`'s first accumulator of each row, the same loads, broadcasts and fused
@@ -485,7 +479,8 @@ public enum MatrixMultiply {
     @inline(__always)
     static func kernel8(tileRows: Int, _ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                         _ b: UnsafePointer<Float>, _ ldb: Int,
-                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                        rows: Int) {
         let six = tileRows > 3
         typealias V = SIMD8<Float>
         var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
@@ -522,6 +517,11 @@ public enum MatrixMultiply {
             pb += bStep
             p &+= 1
         }
+        if let bias {
+            let b0 = load8(bias)
+            c0 += b0; c1 += b0; c2 += b0
+            if six { c3 += b0; c4 += b0; c5 += b0 }
+        }
         cr.storeBytes(of: c0, as: V.self)
         cr.storeBytes(of: c1, toByteOffset: row, as: V.self)
         cr.storeBytes(of: c2, toByteOffset: 2 &* row, as: V.self)
@@ -536,7 +536,8 @@ public enum MatrixMultiply {
     @inline(__always)
     static func kernel(tileRows: Int, _ kb: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                        _ b: UnsafePointer<Float>, _ ldb: Int,
-                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, rows: Int) {
+                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ load: Bool, bias: UnsafePointer<Float>?,
+                       rows: Int) {
         let six = tileRows > 3
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -585,6 +586,11 @@ public enum MatrixMultiply {
             pa += depthStride
             pb += bStep
             p &+= 1
+        }
+        if let bias {
+            let b0 = load8(bias), b1 = load8(bias + 8)
+            c00 += b0; c01 += b1; c10 += b0; c11 += b1; c20 += b0; c21 += b1
+            if six { c30 += b0; c31 += b1; c40 += b0; c41 += b1; c50 += b0; c51 += b1 }
         }
         cr.storeBytes(of: c00, as: V.self); cr.storeBytes(of: c01, toByteOffset: 32, as: V.self)
         cr.storeBytes(of: c10, toByteOffset: row, as: V.self)

@@ -7,8 +7,7 @@ enum Linear {
                         bias: UnsafePointer<Float>?, accumulate: Bool = false, pool: WorkerPool?) {
         MatrixMultiply.multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, transposeA: false,
                                 b: weight, ldb: weightStride ?? inputs, transposeB: true, c: y, ldc: outputs,
-                                accumulate: accumulate, pool: pool)
-        if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
+                                accumulate: accumulate, bias: bias, pool: pool)
     }
 
     /// The same product with the weight packed by `pack`: for many small products with one weight (sampling),
@@ -17,8 +16,8 @@ enum Linear {
                         outputs: Int, packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         accumulate: Bool = false, pool: WorkerPool?) {
         MatrixMultiply.multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, transposeA: false,
-                                prepackedB: packedWeight, c: y, ldc: outputs, accumulate: accumulate, pool: pool)
-        if let bias { Bias.add(y, bias: bias, rows: rows, columns: outputs, pool: pool) }
+                                prepackedB: packedWeight, c: y, ldc: outputs, accumulate: accumulate, bias: bias,
+                                pool: pool)
     }
 
     /// Floats of a packed `[out, in]` weight.

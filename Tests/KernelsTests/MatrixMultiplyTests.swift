@@ -49,9 +49,15 @@ final class MatrixMultiplyTests: XCTestCase {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
-                        let f = reference ? MatrixMultiply.reference : MatrixMultiply.multiply
-                        f(m, n, k, a.baseAddress!, lda, transposeA, b.baseAddress!, ldb, transposeB,
-                          c.baseAddress!, ldc, accumulate, pool)
+                        if reference {
+                            MatrixMultiply.reference(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, transposeA: transposeA,
+                                                     b: b.baseAddress!, ldb: ldb, transposeB: transposeB,
+                                                     c: c.baseAddress!, ldc: ldc, accumulate: accumulate, pool: pool)
+                        } else {
+                            MatrixMultiply.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, transposeA: transposeA,
+                                                    b: b.baseAddress!, ldb: ldb, transposeB: transposeB,
+                                                    c: c.baseAddress!, ldc: ldc, accumulate: accumulate, pool: pool)
+                        }
                     }
                 }
             }
@@ -142,6 +148,20 @@ final class MatrixMultiplyTests: XCTestCase {
                     XCTAssertEqual(kept[i * 11 + j], problem.c0[i * 11 + j])
                 }
             }
+            // k == 0 with a bias: C = bias (overwrite) or C + bias.
+            let bias = (0..<9).map { Float($0) - 4.5 }
+            for accumulate in [false, true] {
+                var c = problem.c0
+                MatrixMultiply.multiply(m: 5, n: 9, k: 0, a: problem.a, lda: problem.lda, transposeA: layout.transposeA,
+                                        b: problem.b, ldb: problem.ldb, transposeB: layout.transposeB, c: &c, ldc: 11,
+                                        accumulate: accumulate, bias: bias, pool: nil)
+                for i in 0..<5 {
+                    for j in 0..<11 {
+                        let want = j >= 9 ? Problem.sentinel : (accumulate ? problem.c0[i * 11 + j] : 0) + bias[j]
+                        XCTAssertEqual(c[i * 11 + j], want)
+                    }
+                }
+            }
             // m == 0 or n == 0: nothing is touched.
             for (m, n) in [(0, 4), (4, 0)] {
                 let empty = Problem(m: m, n: n, k: 3, layout)
@@ -215,6 +235,24 @@ final class MatrixMultiplyTests: XCTestCase {
                                                 ldc: problem.ldc, accumulate: accumulate, pool: pool)
                     }
                     XCTAssert(same(prepacked), "multiply(prepackedB:) \(label)")
+                    // With a bias: the chain, then + bias[j] (the product followed by `Bias.add`), added by the tiles.
+                    let bias = (0..<n).map { Float($0 % 7) * 0.375 - 1.1 }
+                    var biased = chain, gotBiased = problem.c0, gotPrepackedBiased = problem.c0
+                    for i in 0..<m { for j in 0..<n { biased[i * problem.ldc + j] = chain[i * problem.ldc + j] + bias[j] } }
+                    problem.a.withUnsafeBufferPointer { a in
+                        problem.b.withUnsafeBufferPointer { b in
+                            MatrixMultiply.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: problem.lda,
+                                                    transposeA: problem.transposeA, b: b.baseAddress!, ldb: problem.ldb,
+                                                    transposeB: problem.transposeB, c: &gotBiased, ldc: problem.ldc,
+                                                    accumulate: accumulate, bias: bias, pool: pool)
+                        }
+                        MatrixMultiply.multiply(m: m, n: n, k: k, a: a.baseAddress!, lda: problem.lda,
+                                                transposeA: problem.transposeA, prepackedB: packed, c: &gotPrepackedBiased,
+                                                ldc: problem.ldc, accumulate: accumulate, bias: bias, pool: nil)
+                    }
+                    func sameBiased(_ got: [Float]) -> Bool { got.elementsEqual(biased) { $0.bitPattern == $1.bitPattern } }
+                    XCTAssert(sameBiased(gotBiased), "multiply(bias:) \(label)")
+                    XCTAssert(sameBiased(gotPrepackedBiased), "multiply(prepackedB:bias:) \(label)")
                     if !problem.transposeB {
                         var c = problem.c0
                         problem.a.withUnsafeBufferPointer { a in
