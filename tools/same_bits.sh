@@ -11,6 +11,11 @@ set -euo pipefail
 old=$(realpath "$1"); new=$(realpath "$2")
 cd "$(dirname "$0")/.."
 folder=${3:-$(mktemp -d /tmp/cfg-run-same-bits.XXXXXX)}
+# A folder with an earlier comparison in it would have its finished sweeps reused, not trained: every file "the
+# same" without either binary having run. Refuse it.
+if [ -e "$folder/old" ] || [ -e "$folder/new" ]; then
+  echo "$0: $folder already holds a comparison (old/, new/); give a new or empty folder" >&2; exit 2
+fi
 mkdir -p "$folder"
 small=(--steps 30 --eval-every 10 --gen-samples 16 --val-samples 50 --threads 2)
 sweeps=(
