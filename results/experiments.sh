@@ -109,6 +109,23 @@ for width in $WIDTHS; do
   [ -d results/plateau-d$d-20k.csv.runs ] && earlier=(--extend-from results/plateau-d$d-20k.csv)
   study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv "${earlier[@]}"
 done
+# 6c'. The regime calibration at the second budget: the characters of 40,000 steps (the runs' chars at step 40,000:
+#     33,103,948-33,117,729 for seeds 1-5, the same at every width). Computed once, like 6c.
+[ -f results/calibration-kgram-40k.csv ] ||
+  $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 33117729 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-40k.csv
+# 6d. The plateau test of each width on its 1gram baseline (tools/plateau.py, the protocol's rule): a width still
+#     learning between 20,000 and 40,000 steps is extended, every design and seed, to 80,000 from the 40,000-step
+#     sweep's stable-phase checkpoints (step 32,000). A width still learning at 80,000 is reported as not at its
+#     plateau; there is no 160,000-step budget.
+for width in $WIDTHS; do
+  IFS=: read -r d h seeds <<< "$width"
+  verdict=$(tools/plateau.py results/plateau-d$d-20k.csv results/plateau-d$d-40k.csv)
+  echo "$verdict"
+  if grep -q "extend to 80000 steps" <<< "$verdict"; then
+    study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 80000 --out results/plateau-d$d-80k.csv \
+      --extend-from results/plateau-d$d-40k.csv
+  fi
+done
 fi
 }
 main "$@"
