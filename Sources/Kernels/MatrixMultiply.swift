@@ -12,9 +12,9 @@ import Darwin
 /// - k is cut into slices of `kc` = 256 (a constant, never dependent on the thread count). op(B) is packed into
 ///   16-column micro-panels, slice by slice. op(A) is packed into 6-row micro-panels, per block of rows and slice
 ///   (a block of up to `mcMax` = 192 rows × 256 stays in L2; a B micro-panel, 16 KiB, stays in L1) — except a
-///   row-major A that is not both shallow (one k slice) and multiplied by a wide op(B), and a transposed A: the
-///   kernel reads those in place (a row-major tile's 6 rows are contiguous streams; a transposed tile's 6 values at
-///   each p are adjacent); see `inPlaceAPanels`. A bias, if given, is added in the tile after its last k slice.
+///   row-major A that is not both shallow (one k slice) and multiplied by a wide op(B): the kernel reads that in
+///   place (each of a tile's 6 rows a contiguous stream); see `inPlaceAPanels`. A bias, if given, is added in the
+///   tile after its last k slice.
 /// - A 6×16 register tile (12 `SIMD8<Float>` accumulators, explicit fused multiply-add: vfmadd231ps ymm with
 ///   -march=x86-64-v3) sweeps one k slice, starting from 0 (first slice, no accumulate) or from C.
 ///   Edge tiles use the same kernel through a small tile buffer (zero-padded B panels; repeated last row of A).
@@ -174,9 +174,11 @@ public enum MatrixMultiply {
                 : parallel == nil && m < k ? 1 : max(1, min(slices, slabBudget / (kc * slabWidth)))
             let packedB = prepacked.map { UnsafeMutablePointer(mutating: $0 + jc * k) }
                 ?? scratch.bBuffer(count: min(k, step * kc) * slabWidth)
-            // A row-major A is packed only for a one-slice product with a wide op(B) (see `inPlaceAPanels`); a
-            // transposed A never (a tile's 6 values at each p are adjacent in it).
-            let packsA = !transposeA && panels > inPlaceAPanels && k <= kc
+            // A transposed A is always packed (by each task, for its rows); a row-major A only for a one-slice
+            // product with a wide op(B) (see `inPlaceAPanels`), else read in place. (Reading a transposed A in place
+            // measured slower on the weight-gradient shapes, e.g. 384×128×4096 at 63-74 GFLOP/s against 77 packed:
+            // a tile's 6 values at each p fill a fraction of a cache line, so its panel spans 256 lines.)
+            let packsA = transposeA || (panels > inPlaceAPanels && k <= kc)
             let chunks = parallel != nil && nb * kc >= 32_768 ? min(panels, 2 * threads) : 1
             let per = (panels + chunks - 1) / chunks
             var first = 0
@@ -323,28 +325,56 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Packs a row-major A's rows `rows`, columns pc..<pc+kb into 6-row micro-panels at `dst`: panel `q` at
-    /// `dst + q*6*kb` holds for each p the 6 values A[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last row).
-    /// (A transposed A is never packed: see `multiply`.)
+    /// Packs op(A)[rows, pc..<pc+kb] into 6-row micro-panels at `dst`: panel `q` at
+    /// `dst + q*6*kb` holds for each p the 6 values op(A)[rows.lowerBound+6q ..< +6, pc+p] (zeros past the last
+    /// row).
     static func packA(_ o: Operands, rows: Range<Int>, pc: Int, kb: Int, into dst: UnsafeMutablePointer<Float>) {
-        precondition(!o.transposeA)
         var i = rows.lowerBound
         var d = dst
         while i < rows.upperBound {
             let height = min(mr, rows.upperBound - i)
-            // op(A)[i, p] = A[i*lda + p]
-            let s0 = o.a + i * o.lda + pc
-            if height == mr {
-                let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
-                for p in 0..<kb {
-                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
-                    d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
+            if !o.transposeA {
+                // op(A)[i, p] = A[i*lda + p]
+                let s0 = o.a + i * o.lda + pc
+                if height == mr {
+                    let s1 = s0 + o.lda, s2 = s1 + o.lda, s3 = s2 + o.lda, s4 = s3 + o.lda, s5 = s4 + o.lda
+                    for p in 0..<kb {
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]
+                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p]
+                        d += mr
+                    }
+                } else {
+                    for p in 0..<kb {
+                        for r in 0..<height { d[r] = s0[r * o.lda + p] }
+                        for r in height..<mr { d[r] = 0 }
+                        d += mr
+                    }
+                }
+                i += mr
+                continue
+            }
+            // op(A)[i, p] = A[p*lda + i]
+            var s = o.a + pc * o.lda + i
+            if i + 8 <= rows.upperBound {
+                // 8 floats in, 8 out: the 2 extra are overwritten by the next p, or for the last p by the next
+                // panel's first (which exists: at least 2 more rows follow; never past the range's own panels).
+                for _ in 0..<kb {
+                    store8(load8(s), d)
+                    s += o.lda
+                    d += mr
+                }
+            } else if height == mr {
+                for _ in 0..<kb {
+                    d[0] = s[0]; d[1] = s[1]; d[2] = s[2]
+                    d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
+                    s += o.lda
                     d += mr
                 }
             } else {
-                for p in 0..<kb {
-                    for r in 0..<height { d[r] = s0[r * o.lda + p] }
+                for _ in 0..<kb {
+                    for r in 0..<height { d[r] = s[r] }
                     for r in height..<mr { d[r] = 0 }
+                    s += o.lda
                     d += mr
                 }
             }
@@ -367,12 +397,7 @@ public enum MatrixMultiply {
             let load = pc > 0 || accumulate
             // op(A)[i, p] at a[(i - rows.lowerBound) * rowStride + p * depthStride], row panels aStep apart.
             let a: UnsafePointer<Float>, rowStride: Int, depthStride: Int, aStep: Int
-            if !packsA && o.transposeA {
-                // A transposed A (the weight gradients' dYᵀ) is read in place too: the 6 values of a tile's rows at
-                // each p are adjacent, and a k slice of it is one block of memory, as dense as the packed panels.
-                (a, rowStride, depthStride) = (o.a + pc * o.lda + rows.lowerBound, 1, o.lda)
-                aStep = mr
-            } else if !packsA {
+            if !packsA {
                 // Row-major A is read where it lies: each row of the panel is a contiguous stream (packing it cost
                 // as much as the arithmetic when k or n is small, as in a narrow model's layers).
                 (a, rowStride, depthStride) = (o.a + rows.lowerBound * o.lda + pc, o.lda, 1)
