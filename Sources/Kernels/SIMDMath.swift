@@ -59,22 +59,7 @@ public enum SIMDMath {
     /// Replaces `x[i]` by `exp(scale * x[i] - shift)` for `count` floats and returns their sum (in a fixed order).
     @inline(__always)
     public static func expInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float) -> Float {
-        var sum = SIMD8<Float>()
-        var i = 0
-        let s = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift)
-        while i + 8 <= count {
-            let e = exp(load8(x + i) * s - b)
-            store8(e, x + i)
-            sum += e
-            i += 8
-        }
-        var total = sum.sum()
-        while i < count {
-            x[i] = exp(x[i] * scale - shift)
-            total += x[i]
-            i += 1
-        }
-        return total
+        expInPlace(x, count: count, scale: scale, shift: shift, padded: false)
     }
 
     /// `expInPlace` for a buffer with room past `count`: `x` must be readable and writable up to `count` rounded up
@@ -85,6 +70,12 @@ public enum SIMDMath {
     @inline(__always)
     public static func expInPlacePadded(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float,
                                         shift: Float) -> Float {
+        expInPlace(x, count: count, scale: scale, shift: shift, padded: true)
+    }
+
+    @inline(__always)
+    static func expInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float,
+                           padded: Bool) -> Float {
         var sum = SIMD8<Float>()
         var i = 0
         let s = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift)
@@ -95,10 +86,16 @@ public enum SIMDMath {
             i += 8
         }
         var total = sum.sum()
-        if i < count {
+        if padded && i < count {
             let e = exp(load8(x + i) * s - b)
             store8(e, x + i)
             for lane in 0..<(count - i) { total += e[lane] }
+            return total
+        }
+        while i < count {
+            x[i] = exp(x[i] * scale - shift)
+            total += x[i]
+            i += 1
         }
         return total
     }
