@@ -6,7 +6,8 @@ Reads results CSVs of the same sweep at several budgets (e.g. a 20,000-step swee
 and excess per character. From each budget to the next larger one, the size is at its plateau when the mean
 accuracy moved by less than --accuracy points (absolute, default 2) and the mean excess fell by less than --excess
 of itself (relative, default 3%) or less than --excess-abs nats/char (default 0.002). Prints a CSV line per size and
-pair of budgets. Only the seeds present at both budgets are compared. Plain Python, no packages.
+pair of budgets. Only the seeds present at both budgets are compared; a run that ends before the final step of its
+file (an unfinished sweep) is named and left out, and the exit status is then 1. Plain Python, no packages.
 
 Usage: tools/plateau.py RESULTS.csv... [--variant 1gram] [--accuracy 2] [--excess 0.03] [--excess-abs 0.002]
 """
@@ -27,14 +28,25 @@ def main():
 
     # size -> budget (the run's last step) -> seed -> final row
     finals = defaultdict(lambda: defaultdict(dict))
+    unfinished = []
     for path in args.files:
         runs = defaultdict(list)
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
                 if row["variant"] == args.variant:
                     runs[(row["size"], row["seed"])].append(row)
+        # A file is one budget: a run whose last row is before its size's final step in the file is unfinished, and
+        # is named and left out (exit status 1), never compared as if it were a budget of its own.
+        budget = defaultdict(int)
+        for (size, seed), rows in runs.items():
+            budget[size] = max(budget[size], max(int(r["step"]) for r in rows))
         for (size, seed), rows in runs.items():
             last = max(rows, key=lambda r: int(r["step"]))
+            if int(last["step"]) < budget[size]:
+                print(f"{path}: {size} seed {seed} ends at step {last['step']} of {budget[size]}: left out",
+                      file=sys.stderr)
+                unfinished.append(f"{size} seed {seed}")
+                continue
             if last["status"] != "ok":
                 print(f"{path}: {size} seed {seed} ended with status {last['status']}", file=sys.stderr)
             finals[size][int(last["step"])][seed] = last
@@ -64,7 +76,8 @@ def main():
                 verdict = (f"still learning (accuracy moved {moved:.1f} points, excess fell {fell:.4f} = "
                            f"{100 * fell / ex0 if ex0 > 0 else 0:.0f}%): extend to {2 * long} steps")
             print(f"{size},{len(seeds)},{short},{long},{acc0:.4f},{acc1:.4f},{ex0:.5f},{ex1:.5f},{verdict}")
+    return 1 if unfinished else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,8 +6,9 @@ generation accuracy decides the metric — generation accuracy where it is betwe
 below or above (floor or ceiling). For each comparison, the difference (variant - baseline) paired by seed, its mean
 and 95% t-interval, and whether the variant is better (interval on the better side of 0), worse, or not separated;
 beside it the same for the other metric (both metrics' intervals are reported; the deciding one gives the verdict).
-Then the four claims and the crossover width, by the protocol's rules. Give each width's longest budget. Plain
-Python, no packages.
+Then the four claims and the crossover width, by the protocol's rules. Give each width's longest budget. A run that
+ends before its size's final step, or diverged, is left out and named, and the output ends UNDECIDED with exit
+status 1. Plain Python, no packages.
 
 Usage: tools/verdicts.py RESULTS.csv...
 """
@@ -39,6 +40,18 @@ def main():
             finals[size][(variant, seed)] = max(run, key=lambda r: int(r["step"]))
             params[size] = int(run[0]["nonembed_params"])
     sizes = sorted(finals, key=lambda s: params[s])
+
+    # Like `cfg-run assert`: a run counts when its last row is at its size's final step and is not diverged; the
+    # others are named and left out, and the verdicts are then UNDECIDED (exit status 1), never computed on a subset
+    # as if it were the whole.
+    left_out = []
+    for size in sizes:
+        final = max(int(r["step"]) for r in finals[size].values())
+        for key, row in list(finals[size].items()):
+            if int(row["step"]) < final or row["status"] != "ok":
+                why = f"ends at step {row['step']} of {final}" if int(row["step"]) < final else f"status {row['status']}"
+                left_out.append(f"{size} {key[0]} seed {key[1]} ({why})")
+                del finals[size][key]
 
     outcome = {}  # (size, variant, baseline) -> "better" | "worse" | "tie"
     print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading "
@@ -119,7 +132,12 @@ def main():
     if any(r is not None for r in readings):
         print(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
               f"{', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}")
+    if left_out:
+        print(f"\nUNDECIDED: {len(left_out)} runs unfinished or diverged, left out of everything above: "
+              f"{'; '.join(left_out)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
