@@ -7,7 +7,7 @@ and excess per character. From each budget to the next larger one, the size is a
 accuracy moved by less than --accuracy points (absolute, default 2) and the mean excess fell by less than --excess
 of itself (relative, default 3%) or less than --excess-abs nats/char (default 0.002). Prints a CSV line per size and
 pair of budgets. Only the seeds present at both budgets are compared; a run that ends before the final step of its
-file (an unfinished sweep) is named and left out, and the exit status is then 1. Plain Python, no packages.
+file (an unfinished sweep), or that diverged, is named and left out, and the exit status is then 1. Plain Python, no packages.
 
 Usage: tools/plateau.py RESULTS.csv... [--variant 1gram] [--accuracy 2] [--excess 0.03] [--excess-abs 0.002]
 """
@@ -48,7 +48,9 @@ def main():
                 unfinished.append(f"{size} seed {seed}")
                 continue
             if last["status"] != "ok":
-                print(f"{path}: {size} seed {seed} ended with status {last['status']}", file=sys.stderr)
+                print(f"{path}: {size} seed {seed} ended with status {last['status']}: left out", file=sys.stderr)
+                unfinished.append(f"{size} seed {seed}")
+                continue
             finals[size][int(last["step"])][seed] = last
     if not finals:
         sys.exit(f"no rows of variant {args.variant} in {', '.join(args.files)}")

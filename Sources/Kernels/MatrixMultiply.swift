@@ -54,7 +54,7 @@ public enum MatrixMultiply {
     static let parallelThreshold = 1 << 20
 
     /// C = (or +=) op(A)·op(B). With `bias` (n floats), `bias[j]` is then added to every element of column j: the
-    /// same bits as the product followed by `Bias.add`, without a second pass over C (each tile adds it to its
+    /// same bits as adding it to the finished product, without a second pass over C (each tile adds it to its
     /// registers after its last k slice, before they are stored).
     public static func multiply(
         m: Int, n: Int, k: Int,

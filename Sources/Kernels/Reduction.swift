@@ -40,14 +40,3 @@ public enum ColumnSum {
         }
     }
 }
-
-/// Row-wise bias addition: `x[r, :] += bias` for `rows` rows of `columns`.
-public enum Bias {
-    public static func add(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int,
-                           pool: WorkerPool?) {
-        let chunk = 64
-        parallel(pool, fixedChunks(rows, size: chunk)) { block in
-            for r in (block * chunk)..<min(rows, (block + 1) * chunk) { axpy(1, bias, x + r * columns, columns) }
-        }
-    }
-}

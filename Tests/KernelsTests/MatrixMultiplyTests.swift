@@ -235,7 +235,7 @@ final class MatrixMultiplyTests: XCTestCase {
                                                 ldc: problem.ldc, accumulate: accumulate, pool: pool)
                     }
                     XCTAssert(same(prepacked), "multiply(prepackedB:) \(label)")
-                    // With a bias: the chain, then + bias[j] (the product followed by `Bias.add`), added by the tiles.
+                    // With a bias: the chain, then + bias[j] (the finished product plus the bias), added by the tiles.
                     let bias = (0..<n).map { Float($0 % 7) * 0.375 - 1.1 }
                     var biased = chain, gotBiased = problem.c0, gotPrepackedBiased = problem.c0
                     for i in 0..<m { for j in 0..<n { biased[i * problem.ldc + j] = chain[i * problem.ldc + j] + bias[j] } }
