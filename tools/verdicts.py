@@ -10,10 +10,14 @@ Then the four claims and the crossover width, by the protocol's rules. Give each
 ends before its size's final step, or diverged, is left out and named, and the output ends UNDECIDED with exit
 status 1. Plain Python, no packages.
 
-Usage: tools/verdicts.py RESULTS.csv...
+With --claims, prints instead every reading of the table (both metrics) as `cfg-run assert` claims, one block per
+file, for results/findings.sh: "better" and "worse" as '<' or '>' with 95% confidence, "tie" as '~'.
+
+Usage: tools/verdicts.py [--claims] RESULTS.csv...
 """
 import argparse
 import csv
+import io
 import math
 import sys
 from collections import defaultdict
@@ -27,7 +31,9 @@ COMPARISONS = [("3gram-in", "1gram"), ("3gram-hin", "1gram"), ("3gram-out", "1gr
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+")
+    parser.add_argument("--claims", action="store_true", help="print the readings as cfg-run assert claims")
     args = parser.parse_args()
+    file_of = {}  # size -> the file its runs came from
 
     finals = defaultdict(dict)  # size -> (variant, seed) -> final row
     params = {}
@@ -39,6 +45,7 @@ def main():
         for (size, variant, seed), run in rows.items():
             finals[size][(variant, seed)] = max(run, key=lambda r: int(r["step"]))
             params[size] = int(run[0]["nonembed_params"])
+            file_of[size] = path
     sizes = sorted(finals, key=lambda s: params[s])
 
     # Like `cfg-run assert`: a run counts when its last row is at its size's final step and is not diverged; the
@@ -53,7 +60,25 @@ def main():
                 left_out.append(f"{size} {key[0]} seed {key[1]} ({why})")
                 del finals[size][key]
 
+    if args.claims and left_out:
+        print(f"UNDECIDED: {len(left_out)} runs unfinished or diverged: {'; '.join(left_out)}", file=sys.stderr)
+        return 1
     outcome = {}  # (size, variant, baseline) -> "better" | "worse" | "tie"
+    claims = defaultdict(list)  # file -> cfg-run assert claims
+
+    def claim(size, variant, baseline, metric, reading):
+        """A reading as a claim of `cfg-run assert`."""
+        if reading == "tie":
+            relation = "~"
+        else:
+            lower = (reading == "better") != (metric == "gen_accuracy")
+            relation = "<" if lower else ">"
+        confidence = "" if reading == "tie" else " with 95% confidence"
+        claims[file_of[size]].append(f"{variant} {relation} {baseline} on {metric} at size {size}{confidence}")
+
+    out = sys.stdout
+    if args.claims:
+        sys.stdout = io.StringIO()  # the table is not printed, only the claims below
     print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading "
           "| other metric: difference [95% interval], reading |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -87,6 +112,8 @@ def main():
             outcome[(size, variant, baseline)] = reading
             other = "excess_per_char" if higher_is_better else "gen_accuracy"
             other_text, other_reading = paired(runs, variant, baseline, seeds, other)
+            claim(size, variant, baseline, metric, reading)
+            claim(size, variant, baseline, other, other_reading)
             print(f"| {size} | {'/'.join(map(str, steps))} | {100 * base_acc:.1f}% | {metric} | {variant} - {baseline} | "
                   f"{text} | {len(seeds)} | {reading} | {other}: {other_text}, {other_reading} |")
 
@@ -132,6 +159,12 @@ def main():
     if any(r is not None for r in readings):
         print(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
               f"{', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}")
+    if args.claims:
+        sys.stdout = out
+        for path, lines in claims.items():
+            print(f"check {path} \\")
+            print(" \\\n".join(f"  '{line}'" for line in lines))
+        return 0
     if left_out:
         print(f"\nUNDECIDED: {len(left_out)} runs unfinished or diverged, left out of everything above: "
               f"{'; '.join(left_out)}")

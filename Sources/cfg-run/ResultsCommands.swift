@@ -9,12 +9,15 @@ let assertSpec = CommandSpec(
     options: [Options.atStep.spec],
     details: """
     Each claim is one argument:
-      'A < B on METRIC [for all sizes | at size S[,S2]] [for every seed] [by MARGIN]'   (also >)
-      'A - B on METRIC increases with size'                                             (also decreases)
+      'A < B on METRIC [for all sizes | at size S[,S2]] [for every seed] [with 95% confidence] [by MARGIN]'   (also >)
+      'A ~ B on METRIC [for all sizes | at size S[,S2]]'
+      'A - B on METRIC increases with size'                                                                  (also decreases)
     A, B are variants; METRIC a numeric column (excess_per_char, val_loss_per_char, gen_accuracy, ...). The final
     evaluation of each run counts (like with like: a run whose last row is before its size's final step, as in an
     interrupted sweep's file, is unfinished and not used; --at-step N compares every run's row at step N instead);
-    means over seeds unless 'for every seed'. A claim that needs a run that diverged or did not finish, or a seed
+    means over seeds unless 'for every seed' (each seed, paired by seed number) or 'with 95% confidence' (the 95%
+    t-interval of the differences paired by seed lies wholly below -MARGIN, or above MARGIN). 'A ~ B' claims no
+    effect: that interval contains 0. An interval needs two paired seeds or more. A claim that needs a run that diverged or did not finish, or a seed
     one variant lacks, is UNDECIDED: the file cannot say, and the run is named. Exit status 1 if any claim fails
     or is undecided; 2 if the file cannot be read (or looks cut off), or a claim names a variant, size or column
     the file lacks. RESULTS.csv '-' is standard input.

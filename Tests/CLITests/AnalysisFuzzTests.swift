@@ -78,7 +78,8 @@ final class AnalysisFuzzTests: CLITestCase {
     /// Whether a claim holds, read independently of the tool from the generated runs, by the documented rules:
     /// a run is final at its size's highest step; diverged or unfinished runs, non-finite values and unpaired seeds
     /// leave a claim undecided (not holding); every size in scope needs runs of both variants.
-    func holds(_ runs: [Run], params: [String: Int], a: String, b: String, everySeed: Bool, trend: Bool) -> Bool {
+    func holds(_ runs: [Run], params: [String: Int], a: String, b: String, everySeed: Bool, trend: Bool,
+               confident: Bool = false, tie: Bool = false) -> Bool {
         let sizes = Set(runs.map(\.size)).sorted { (params[$0]!, $0) < (params[$1]!, $1) }
         var differences: [Double] = []
         for size in sizes {
@@ -87,8 +88,20 @@ final class AnalysisFuzzTests: CLITestCase {
             let xs = atSize.filter { $0.variant == a }, ys = atSize.filter { $0.variant == b }
             guard !xs.isEmpty, !ys.isEmpty else { return false }
             for run in xs + ys where run.diverged || run.steps.last! != final || !run.values.last!.isFinite { return false }
-            if everySeed {
+            if everySeed || confident || tie {
                 guard Set(xs.map(\.seed)) == Set(ys.map(\.seed)) else { return false }
+            }
+            if confident || tie {
+                // The paired differences' 95% t-interval (t quantiles for 1-3 degrees of freedom: up to 4 seeds).
+                let d = xs.map { x in x.values.last! - ys.first { $0.seed == x.seed }!.values.last! }
+                guard d.count >= 2 else { return false }
+                let n = Double(d.count), mean = d.reduce(0, +) / n
+                let sd = (d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)).squareRoot()
+                let half = [12.706, 4.303, 3.182][d.count - 2] * sd / n.squareRoot()
+                if tie ? !(mean - half <= 0 && mean + half >= 0) : !(mean + half < 0) { return false }
+                continue
+            }
+            if everySeed {
                 for x in xs {
                     let y = ys.first { $0.seed == x.seed }!
                     if !(x.values.last! - y.values.last! < 0) { return false }
@@ -119,11 +132,15 @@ final class AnalysisFuzzTests: CLITestCase {
             let names = Array(Set(runs.map(\.variant))).sorted()
             guard names.count >= 2 else { continue }
             let a = names[dice.below(names.count)], b = names.filter { $0 != a }[dice.below(names.count - 1)]
-            for (claim, everySeed, trend) in [("\(a) < \(b) on excess_per_char", false, false),
-                                              ("\(a) < \(b) on excess_per_char for every seed", true, false),
-                                              ("\(a) - \(b) on excess_per_char increases with size", false, true)] {
+            for (claim, everySeed, trend, confident, tie) in [
+                ("\(a) < \(b) on excess_per_char", false, false, false, false),
+                ("\(a) < \(b) on excess_per_char for every seed", true, false, false, false),
+                ("\(a) - \(b) on excess_per_char increases with size", false, true, false, false),
+                ("\(a) < \(b) on excess_per_char with 95% confidence", false, false, true, false),
+                ("\(a) ~ \(b) on excess_per_char", false, false, false, true)] {
                 let outcome = try run(["assert", path, claim], timeout: 60)
-                let truth = holds(runs, params: params, a: a, b: b, everySeed: everySeed, trend: trend)
+                let truth = holds(runs, params: params, a: a, b: b, everySeed: everySeed, trend: trend,
+                                  confident: confident, tie: tie)
                 decided[truth, default: 0] += 1
                 XCTAssertEqual(outcome.status, truth ? 0 : 1, "\(path): \(claim)\n\(outcome.stdout)\(outcome.stderr)")
             }

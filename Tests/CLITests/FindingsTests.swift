@@ -1,9 +1,20 @@
 import Foundation
 import XCTest
 
-/// The second round's findings as a regression test (issue 18): a code change that would alter the study's numbers
-/// fails here, in CI, instead of silently mixing two engines' rows in one study.
+/// The second round's findings as a regression test (issue 18), two ways: every reading of its committed tables
+/// checked with `cfg-run assert` (results/findings.sh), and a rerun of a committed run's first steps, so that a code
+/// change that would alter the study's numbers fails here, in CI, instead of silently mixing two engines' rows in
+/// one study.
 final class FindingsTests: CLITestCase {
+    /// results/findings.sh with the binary under test: each claim holds on the committed CSVs.
+    func testTheCommittedReadingsHold() throws {
+        let outcome = try run([CLITestCase.root.appendingPathComponent("results/findings.sh").path],
+                              environment: ["CFG_RUN": executable.path], timeout: 120, shell: true)
+        XCTAssertEqual(outcome.status, 0, outcome.stdout + outcome.stderr)
+        XCTAssertFalse(outcome.stdout.contains("does not hold"), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("results/plateau-d64-20k.csv: all 14 claims hold"), outcome.stdout)
+    }
+
     /// The settings of `results/plateau-d8-20k.csv`, as `results/experiments.sh` (section 6) runs that sweep.
     static let widthEightSweep = [
         "grammars/cfg3f-l3.cfg", "--variants", "1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out", "--schedule", "wsd",

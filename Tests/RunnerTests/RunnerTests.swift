@@ -314,6 +314,49 @@ final class RunnerTests: XCTestCase {
         }
     }
 
+    /// `with 95% confidence` and `~` by hand: paired differences -0.10, -0.11, -0.12 have mean -0.11 and 95%
+    /// t-interval half-width 4.303 * 0.01 / sqrt(3) = 0.0248 (two degrees of freedom), so [-0.1348, -0.0852].
+    func testIntervalClaims() throws {
+        let csv = """
+        variant,size,seed,step,nonembed_params,excess_per_char,status
+        1gram,s,1,10,5,0.50,ok
+        1gram,s,2,10,5,0.60,ok
+        1gram,s,3,10,5,0.70,ok
+        in,s,1,10,5,0.40,ok
+        in,s,2,10,5,0.49,ok
+        in,s,3,10,5,0.58,ok
+        out,s,1,10,5,0.40,ok
+        out,s,2,10,5,0.60,ok
+        out,s,3,10,5,0.75,ok
+        1gram,l,1,10,50,0.30,ok
+        in,l,1,10,50,0.20,ok
+        out,l,1,10,50,0.20,ok
+        out,l,2,10,50,0.20,ok
+        """
+        let table = try ResultsTable(csv: csv)
+        func verdict(_ text: String) throws -> Claim.Verdict { try Claim(parsing: text).evaluate(table).verdict }
+        XCTAssertEqual(try verdict("in < 1gram on excess_per_char at size s with 95% confidence"), .holds)
+        XCTAssertEqual(try verdict("in < 1gram on excess_per_char at size s with 95% confidence by 0.08"), .holds)
+        XCTAssertEqual(try verdict("in < 1gram on excess_per_char at size s with 95% confidence by 0.09"), .fails)
+        XCTAssertEqual(try verdict("in > 1gram on excess_per_char at size s with 95% confidence"), .fails)
+        XCTAssertEqual(try verdict("in ~ 1gram on excess_per_char at size s"), .fails)
+        // out - 1gram: -0.10, 0, +0.05: mean -0.0167, half-width 4.303 * 0.0764 / sqrt(3) = 0.19: no effect.
+        XCTAssertEqual(try verdict("out ~ 1gram on excess_per_char at size s"), .holds)
+        XCTAssertEqual(try verdict("out < 1gram on excess_per_char at size s"), .holds)   // the mean alone
+        XCTAssertEqual(try verdict("out < 1gram on excess_per_char at size s with 95% confidence"), .fails)
+        // One seed gives no interval: the claim fails and says why; a seed without a partner leaves it undecided.
+        let one = try Claim(parsing: "in < 1gram on excess_per_char at size l with 95% confidence").evaluate(table)
+        XCTAssertEqual(one.verdict, .fails)
+        XCTAssertTrue(one.explanation.joined().contains("needs at least two"), "\(one.explanation)")
+        XCTAssertEqual(try verdict("out ~ 1gram on excess_per_char at size l"), .undecided)
+        XCTAssertEqual(try verdict("in ~ out on excess_per_char at size l"), .undecided)
+        let line = try Claim(parsing: "in < 1gram on excess_per_char at size s with 95% confidence").evaluate(table).explanation
+        XCTAssertTrue(line.joined().contains("-0.11000 [-0.13484, -0.08516]"), "\(line)")
+        for bad in ["a ~ b on x by 0.1", "a ~ b on x for every seed", "a < b on x with confidence"] {
+            XCTAssertThrowsError(try Claim(parsing: bad), bad)
+        }
+    }
+
     func testADivergedRunIsMarkedAndStops() throws {
         var settings = smallSettings()
         settings.learningRate = 1e35

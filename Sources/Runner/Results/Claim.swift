@@ -2,17 +2,23 @@ import Foundation
 
 /// A finding stated as a checkable claim about a results table (the grammar of `cfg-run assert`):
 ///
-///     A < B on METRIC [for all sizes | at size S] [for every seed] [by MARGIN]
+///     A < B on METRIC [for all sizes | at size S] [for every seed] [with 95% confidence] [by MARGIN]
 ///     A > B on METRIC ...
+///     A ~ B on METRIC [for all sizes | at size S]
 ///     A - B on METRIC increases with size        (also: decreases with size)
 ///
 /// A and B are variant names; comparisons use the final evaluation of each run. Without `for every seed` the
-/// means over seeds are compared; with it, every seed (paired by seed number) must satisfy the claim. `by MARGIN`
-/// requires the difference to exceed MARGIN. `increases with size` requires the mean difference to grow strictly
-/// from each size to the next larger one (sizes ordered by non-embedding parameters).
+/// means over seeds are compared; with it, every seed (paired by seed number) must satisfy the claim. `with 95%
+/// confidence` requires the 95% t-interval of the differences paired by seed to lie wholly on the claimed side
+/// (the study's rule for "better" and "worse"); `A ~ B` requires that interval to contain 0 (no effect: the seeds
+/// cannot tell A from B). Both need at least two paired seeds. `by MARGIN` requires the difference (or the
+/// interval's near end) to exceed MARGIN. `increases with size` requires the mean difference to grow strictly from
+/// each size to the next larger one (sizes ordered by non-embedding parameters).
 public struct Claim: CustomStringConvertible {
+    /// How A is claimed to stand to B: below, above, or not separable from it.
+    public enum Relation { case less, greater, tie }
     public enum Form {
-        case compare(less: Bool, sizes: [String]?, everySeed: Bool, margin: Double)
+        case compare(relation: Relation, sizes: [String]?, everySeed: Bool, confident: Bool, margin: Double)
         case trend(increasing: Bool)
     }
     public let a: String
@@ -25,7 +31,7 @@ public struct Claim: CustomStringConvertible {
 
     public struct ParseError: Error, CustomStringConvertible { public let description: String }
 
-    public static let syntax = "'A < B on METRIC [for all sizes | at size S] [for every seed] [by MARGIN]' or 'A - B on METRIC increases|decreases with size'"
+    public static let syntax = "'A < B on METRIC [for all sizes | at size S] [for every seed] [with 95% confidence] [by MARGIN]', 'A ~ B on METRIC [for all sizes | at size S]' or 'A - B on METRIC increases|decreases with size'"
 
     public init(parsing text: String) throws(ParseError) {
         self.text = text
@@ -39,33 +45,35 @@ public struct Claim: CustomStringConvertible {
         metric = words[4]
         var rest = Array(words[5...])
         switch words[1] {
-        case "<", ">":
+        case "<", ">", "~":
+            let relation: Relation = words[1] == "<" ? .less : words[1] == ">" ? .greater : .tie
             var sizes: [String]? = nil
-            var everySeed = false
+            var everySeed = false, confident = relation == .tie
             var margin = 0.0
             while !rest.isEmpty {
                 if rest.starts(with: ["for", "all", "sizes"]) { rest.removeFirst(3); sizes = nil; continue }
-                if rest.starts(with: ["for", "every", "seed"]) { rest.removeFirst(3); everySeed = true; continue }
+                if rest.starts(with: ["for", "every", "seed"]) && relation != .tie { rest.removeFirst(3); everySeed = true; continue }
+                if rest.starts(with: ["with", "95%", "confidence"]) { rest.removeFirst(3); confident = true; continue }
                 if rest.count >= 3 && rest[0] == "at" && rest[1] == "size" {
                     sizes = (sizes ?? []) + rest[2].split(separator: ",").map(String.init)
                     rest.removeFirst(3)
                     continue
                 }
-                if rest.count >= 2 && rest[0] == "by", let value = Double(rest[1]), value >= 0 {
+                if rest.count >= 2 && rest[0] == "by" && relation != .tie, let value = Double(rest[1]), value >= 0 {
                     margin = value
                     rest.removeFirst(2)
                     continue
                 }
                 throw fail("unexpected '\(rest.joined(separator: " "))'")
             }
-            form = .compare(less: words[1] == "<", sizes: sizes, everySeed: everySeed, margin: margin)
+            form = .compare(relation: relation, sizes: sizes, everySeed: everySeed, confident: confident, margin: margin)
         case "-":
             guard rest.count == 3, rest[1] == "with", rest[2] == "size", rest[0] == "increases" || rest[0] == "decreases" else {
                 throw fail("after 'A - B on METRIC' expected 'increases with size' or 'decreases with size'")
             }
             form = .trend(increasing: rest[0] == "increases")
         default:
-            throw fail("the operator must be <, > or -")
+            throw fail("the operator must be <, >, ~ or -")
         }
     }
 
@@ -87,7 +95,7 @@ public struct Claim: CustomStringConvertible {
         if !table.numericColumns.contains(metric) {
             throw fail("compares on the column '\(metric)', which is not numeric (\(numeric))")
         }
-        if case .compare(_, let sizes?, _, _) = form {
+        if case .compare(_, let sizes?, _, _, _) = form {
             for size in sizes where !table.sizes.contains(size) {
                 throw fail("names the size '\(size)', which has no runs in the file (\(listed(table.sizes, "sizes")))")
             }
@@ -132,7 +140,8 @@ public struct Claim: CustomStringConvertible {
             return !problems.isEmpty
         }
         switch form {
-        case .compare(let less, let sizes, let everySeed, let margin):
+        case .compare(let relation, let sizes, let everySeed, let confident, let margin):
+            let less = relation == .less
             for size in sizes ?? table.sizes {
                 let xs = table.values(metric, variant: a, size: size), ys = table.values(metric, variant: b, size: size)
                 let isBlocked = blocked(at: size)
@@ -143,30 +152,60 @@ public struct Claim: CustomStringConvertible {
                     }
                     continue
                 }
-                var pairs: [(String, Double)] = []
-                if everySeed {
+                // The differences paired by seed (for `for every seed` and for an interval); an unpaired seed
+                // leaves the claim undecided.
+                var paired: [(seed: String, difference: Double)] = []
+                var unpaired = false
+                if everySeed || confident {
                     let bySeed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
                     let seedsOfA = Set(xs.map(\.seed))
                     for x in xs {
-                        if let y = bySeed[x.seed] { pairs.append(("seed \(x.seed)", x.value - y)) }
-                        else if !isBlocked { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s"); undecided = true }
+                        if let y = bySeed[x.seed] { paired.append((x.seed, x.value - y)) }
+                        else if !isBlocked { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s"); unpaired = true }
                     }
                     for y in ys where !seedsOfA.contains(y.seed) && !isBlocked {
                         lines.append("size \(size), seed \(y.seed): no \(a) value to pair with \(b)'s")
-                        undecided = true
+                        unpaired = true
                     }
-                } else {
-                    let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
-                    pairs.append(("mean", mx - my))
+                    if unpaired { undecided = true }
                 }
-                for (label, difference) in pairs {
-                    let ok = less ? difference < -margin : difference > margin
-                    // A seed that fails fails the claim; a mean without some runs decides nothing.
-                    if !ok && (everySeed || !isBlocked) { failed = true }
-                    lines.append(String(format: "size %@, %@: %@ - %@ = %+.5f %@ (needs %@ %@)%@", size, label, a, b,
-                                        difference, ok ? "ok" : "FAILS", less ? "<" : ">",
-                                        less ? String(format: "%.5f", -margin) : String(format: "%.5f", margin),
-                                        isBlocked ? " (finished runs only)" : ""))
+                let suffix = isBlocked ? " (finished runs only)" : unpaired ? " (paired seeds only)" : ""
+                let bound = margin == 0 ? (less ? "< 0" : "> 0")
+                    : less ? String(format: "< %.5f", -margin) : String(format: "> %.5f", margin)
+                if everySeed {
+                    for (seed, difference) in paired {
+                        let ok = less ? difference < -margin : difference > margin
+                        if !ok { failed = true }   // a seed that fails fails the claim
+                        lines.append(String(format: "size %@, seed %@: %@ - %@ = %+.5f %@ (needs %@)%@", size, seed, a, b,
+                                            difference, ok ? "ok" : "FAILS", bound, suffix))
+                    }
+                }
+                if confident {
+                    guard paired.count >= 2 else {
+                        lines.append("size \(size): \(paired.count) paired seed\(paired.count == 1 ? "" : "s"): a 95% interval needs at least two")
+                        if !isBlocked && !unpaired { failed = true }
+                        continue
+                    }
+                    let (mean, half) = ResultsTable.meanInterval(paired.map(\.difference))
+                    let low = mean - half, high = mean + half
+                    let ok: Bool
+                    switch relation {
+                    case .less: ok = high < -margin
+                    case .greater: ok = low > margin
+                    case .tie: ok = low <= 0 && high >= 0
+                    }
+                    // An interval without some runs or seeds decides nothing.
+                    if !ok && !isBlocked && !unpaired { failed = true }
+                    let needs = relation == .tie ? "to contain 0" : "wholly \(bound)"
+                    lines.append(String(format: "size %@, %d seeds paired: %@ - %@ = %+.5f [%+.5f, %+.5f] %@ (95%% interval; needs it %@)%@",
+                                        size, paired.count, a, b, mean, low, high, ok ? "ok" : "FAILS", needs, suffix))
+                } else if !everySeed {
+                    let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
+                    let ok = less ? mx - my < -margin : mx - my > margin
+                    // A mean without some runs decides nothing.
+                    if !ok && !isBlocked { failed = true }
+                    lines.append(String(format: "size %@, mean: %@ - %@ = %+.5f %@ (needs %@)%@", size, a, b,
+                                        mx - my, ok ? "ok" : "FAILS", bound, suffix))
                 }
             }
         case .trend(let increasing):
