@@ -95,6 +95,11 @@ $CFG_RUN plot "${FIRST[@]}" --y gen_accuracy --columns 2 --title "$TITLE: genera
   --out results/plateau-20k-accuracy.svg
 $CFG_RUN plot "${FIRST[@]}" --y excess_per_char --columns 2 --title "$TITLE: excess per character (nats)" \
   --out results/plateau-20k-excess.svg
+# The same final evaluations against width: each design's difference to 1gram, paired by seed, with its 95% interval.
+$CFG_RUN plot "${FIRST[@]}" --x size --baseline 1gram --y gen_accuracy \
+  --title "$TITLE: generation accuracy, difference to 1gram" --out results/plateau-20k-by-width-accuracy.svg
+$CFG_RUN plot "${FIRST[@]}" --x size --baseline 1gram --y excess_per_char \
+  --title "$TITLE: excess per character, difference to 1gram" --out results/plateau-20k-by-width-excess.svg
 # 6c. The regime calibration at the first budget: k-gram models fitted on the characters of 20,000 steps (the runs'
 #     chars column at step 20,000: 16,549,104-16,558,213 for seeds 1-5).
 #     Computed once (it is deterministic): delete the file to compute it again.

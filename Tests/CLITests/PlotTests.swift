@@ -144,6 +144,54 @@ final class PlotTests: CLITestCase {
         XCTAssertNotEqual(bands.first?.attributes["stroke"] ?? "none", "none", "a bar of no area is drawn with a stroke")
     }
 
+    /// --x size: a point per size and variant at the final evaluation, placed by its value (here the differences to
+    /// the baseline, paired by seed); unfinished runs left out and named; mistakes refused before anything is drawn.
+    func testPlotAgainstSizeDrawsFinalDifferencesAndRefusesMistakes() throws {
+        let folder = try temporaryFolder()
+        let sizeHeader = "variant,size,seed,step,nonembed_params,excess_per_char,status\n"
+        let small = sizeHeader + """
+        base,s,1,10,100,0.50,ok
+        base,s,2,10,100,0.60,ok
+        up,s,1,10,100,0.70,ok
+        up,s,2,10,100,0.82,ok
+        down,s,1,10,100,0.40,ok
+        down,s,2,5,100,0.45,ok
+
+        """
+        let large = sizeHeader + "base,l,1,20,900,0.30,ok\nbase,l,2,20,900,0.30,ok\nup,l,1,20,900,0.20,ok\nup,l,2,20,900,0.22,ok\n"
+        let s = try write(small, "s.csv", in: folder), l = try write(large, "l.csv", in: folder)
+        let outcome = try run(["plot", l, s, "--x", "size", "--y", "excess_per_char", "--baseline", "base"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("left out: down seed 2 at size s: unfinished"), outcome.stderr)
+        let all = elements(outcome.stdout)
+        let markers = all.filter { $0.name == "circle" && $0.attributes["class"] == "marker" }
+        XCTAssertEqual(markers.count, 3, "up at s and l, down at s (one seed); the baseline is not drawn")
+        // Sizes in order of parameters, whatever the order of the files: s left of l.
+        let sx = markers.filter { $0.attributes["data-size"] == "s" }.compactMap { $0.number("cx") }
+        let lx = markers.filter { $0.attributes["data-size"] == "l" }.compactMap { $0.number("cx") }
+        XCTAssertLessThan(sx.max() ?? .infinity, lx.min() ?? -.infinity)
+        // up - base at s: +0.20, +0.22 (above the dashed zero line, drawn higher: smaller y); at l: -0.10, -0.08.
+        let zero = try XCTUnwrap(all.first { $0.attributes["class"] == "zero" }?.number("y1"))
+        let upAtS = markers.filter { $0.attributes["data-size"] == "s" }.compactMap { $0.number("cy") }.min()!
+        let upAtL = try XCTUnwrap(markers.first { $0.attributes["data-size"] == "l" }?.number("cy"))
+        XCTAssertLessThan(upAtS, zero)
+        XCTAssertGreaterThan(upAtL, zero)
+        XCTAssertEqual(all.filter { $0.attributes["class"] == "interval" }.count, 2, "two seeds paired: an interval; one seed: none")
+        XCTAssertTrue(all.contains { $0.text.contains("1 run left out") }, outcome.stdout)
+
+        for (arguments, message) in [
+            (["plot", s, "--baseline", "base"], "needs --x size"),
+            (["plot", s, s, "--x", "size", "--y", "excess_per_char"], "give one file per size"),
+            (["plot", s, "--x", "size", "--y", "excess_per_char", "--baseline", "nobody"], "no runs of the baseline variant 'nobody'"),
+            (["plot", s, "--x", "size", "--y", "gen_accuracy"], "no numeric column 'gen_accuracy'"),
+        ] {
+            let refused = try run(arguments)
+            XCTAssertEqual(refused.status, 2, "\(arguments): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+            XCTAssertTrue(refused.stdout.isEmpty, "\(arguments): nothing drawn")
+        }
+    }
+
     /// Standard input (`-` or /dev/stdin) and pipes are read once; a cut-off input is refused as a file is.
     func testPlotReadsStandardInputOnce() throws {
         let csv = read("results/plateau-d8-20k.csv")
@@ -209,7 +257,8 @@ final class PlotTests: CLITestCase {
         let path = try write(csv, "layout.csv", in: folder)
         let title = String(repeating: "a rather long title of the figure ", count: 4)
         for arguments in [[path], ["results/plateau-d8-20k.csv", "results/lr-check-d64-h4-lr0.002.csv", "--title", title],
-                          ["results/plateau-d8-20k.csv", "--title", title], ["results/dichotomy.csv", "--columns", "2"]] {
+                          ["results/plateau-d8-20k.csv", "--title", title], ["results/dichotomy.csv", "--columns", "2"],
+                          [path, "--x", "size"], ["results/dichotomy.csv", "--x", "size", "--baseline", "1gram", "--title", title]] {
             let outcome = try run(["plot"] + arguments + ["--y", "excess_per_char"])
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             let all = elements(outcome.stdout)

@@ -217,7 +217,8 @@ public struct ResultsPlot {
     /// `right`; centred on `centre` where it fits there, else moved in just enough.
     private func panelTitle(_ panel: Panel, centre: Double, left: Double, right: Double, y: Double) -> String {
         let n = panel.nonEmbeddingParameters
-        let candidates = n > 0 ? ["\(panel.size) (\(n) non-embedding parameters)", "\(panel.size) (\(n) non-emb. params)"] : [panel.size]
+        let count = SVGText.grouped(n)
+        let candidates = n > 0 ? ["\(panel.size) (\(count) non-embedding parameters)", "\(panel.size) (\(count) non-emb. params)"] : [panel.size]
         let fitted = candidates.lazy.map { ResultsPlot.fit($0, width: right - left, fontSize: 12, minimumFontSize: 12) }.first { $0.whole }
             ?? ResultsPlot.fit(candidates.last!, width: right - left, fontSize: 12, minimumFontSize: 8)
         let half = ResultsPlot.textWidth(fitted.lines[0], fontSize: fitted.fontSize) / 2
@@ -230,14 +231,9 @@ public struct ResultsPlot {
         fitted.fontSize == standard ? "" : " font-size=\"\(f(fitted.fontSize))\""
     }
 
-    /// A coordinate or size with one decimal. Every number is finite by construction; a non-finite one would make
-    /// the document unreadable, so it is written as 0 rather than as nan or inf.
-    private func f(_ v: Double) -> String { v.isFinite ? String(format: "%.1f", v) : "0.0" }
+    private func f(_ v: Double) -> String { SVGText.number(v) }
 
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    private func escape(_ text: String) -> String { SVGText.escape(text) }
 
     /// The estimated width in px of `text` in the figure's sans-serif font: 6.5 px a character at font size 11
     /// (an average over digits and lowercase letters; no font metrics are at hand).
