@@ -151,10 +151,12 @@ final class AnalysisFuzzTests: CLITestCase {
             XCTAssertEqual(summary.stdout.contains("* not in the means above"), problems, "\(path)\n\(summary.stdout)")
             XCTAssertFalse(summary.stdout.lowercased().contains("nan") || summary.stdout.contains("inf"), "\(path)\n\(summary.stdout)")
             if index < 12 {
-                let plot = try run(["plot", path, "--y", "excess_per_char"], timeout: 60)
-                XCTAssertTrue([0, 2].contains(plot.status), "\(path): \(plot.stderr)")
-                if plot.status == 0 {
-                    XCTAssertFalse(plot.stdout.contains("nan") || plot.stdout.contains("inf"), path)
+                for extra in [[], ["--x", "size"], ["--x", "size", "--baseline", a]] {
+                    let plot = try run(["plot", path, "--y", "excess_per_char"] + extra, timeout: 60)
+                    XCTAssertTrue([0, 2].contains(plot.status), "\(path) \(extra): \(plot.stderr)")
+                    if plot.status == 0 {
+                        XCTAssertFalse(plot.stdout.contains("nan") || plot.stdout.contains("inf"), "\(path) \(extra)")
+                    }
                 }
             }
         }
@@ -164,7 +166,9 @@ final class AnalysisFuzzTests: CLITestCase {
         try "variant,size,seed,step,excess_per_char,status\nA,s,1,10,0.1,ok\n".write(toFile: one, atomically: true, encoding: .utf8)
         for arguments in [["assert", header, "A < B on excess_per_char"], ["summary", header], ["plot", header],
                           ["assert", one, "A < B on excess_per_char"], ["assert", one, "A < A on excess_per_char"],
-                          ["summary", one, "--baseline", "A"], ["plot", one, "--y", "excess_per_char"]] {
+                          ["summary", one, "--baseline", "A"], ["plot", one, "--y", "excess_per_char"],
+                          ["plot", header, "--x", "size"], ["plot", one, "--x", "size", "--y", "excess_per_char"],
+                          ["plot", one, "--x", "size", "--y", "excess_per_char", "--baseline", "A"]] {
             let outcome = try run(arguments, timeout: 60)
             XCTAssertTrue([0, 1, 2].contains(outcome.status), "\(arguments): \(outcome.status)")
             if arguments[0] == "assert" { XCTAssertNotEqual(outcome.status, 0, "\(arguments): \(outcome.stdout)") }
