@@ -105,32 +105,74 @@ $CFG_RUN plot "${FIRST[@]}" --x size --baseline 1gram --y excess_per_char \
 #     Computed once (it is deterministic): delete the file to compute it again.
 [ -f results/calibration-kgram-20k.csv ] ||
   $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 16558213 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-20k.csv
-# From the 20,000-step sweep's folder where this machine (or the repository: widths 8-32) has it: each run continues
-# from its stable-phase checkpoint, and one without it is trained from the start; without the folder every run is
-# trained from the start. Either way the rows are those of 40,000 steps trained straight (tested).
-for width in $WIDTHS; do
-  IFS=: read -r d h seeds <<< "$width"
-  earlier=()
-  [ -d results/plateau-d$d-20k.csv.runs ] && earlier=(--extend-from results/plateau-d$d-20k.csv)
-  study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 40000 --out results/plateau-d$d-40k.csv "${earlier[@]}"
-done
 # 6c'. The regime calibration at the second budget: the characters of 40,000 steps (the runs' chars at step 40,000:
 #     33,103,948-33,117,729 for seeds 1-5, the same at every width). Computed once, like 6c.
 [ -f results/calibration-kgram-40k.csv ] ||
   $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 33117729 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-40k.csv
-# 6d. The plateau test of each width on its 1gram baseline (tools/plateau.py, the protocol's rule): a width still
-#     learning between 20,000 and 40,000 steps is extended, every design and seed, to 80,000 from the 40,000-step
-#     sweep's stable-phase checkpoints (step 32,000). A width still learning at 80,000 is reported as not at its
-#     plateau; there is no 160,000-step budget.
+# 6d. Each width's budget, by the plateau test on its 1gram baseline (tools/plateau.py, the protocol's rule), as
+#     amended on 2026-12-07 (Amendment 1 in results/README.md). At a budget B, the baseline and 3gram-out (every
+#     seed) are trained first at 2B, from B's stable-phase checkpoints (--extend-from: where this machine, or the
+#     repository for widths 8-32, has B's folder; else from the start, the same rows). If doubling moved the
+#     baseline less than the rule allows, B is the width's verdict budget and the other designs are not trained at
+#     2B; else every design is trained at 2B, and 2B -> 4B is tested the same way, up to 80,000 steps (a width still
+#     learning there is reported as not at its plateau, its verdicts at 80,000). Widths go through each doubling
+#     together, so that every width's 40,000-step test comes before any 80,000-step run.
+# The runs of one design at 2B: units v*n .. v*n+n-1 of the 2B sweep (n seeds; units in design, seed order).
+design_units() { seq $(($1 * $2)) $(($1 * $2 + $2 - 1)); }
+declare -A VERDICT_BUDGET
+PENDING="$WIDTHS"
+for budget in 20 40; do
+  next=$((2 * budget))
+  still=""
+  for width in $PENDING; do
+    IFS=: read -r d h seeds <<< "$width"
+    n=$(tr ',' '\n' <<< "$seeds" | wc -l)
+    short=results/plateau-d$d-${budget}k.csv long=results/plateau-d$d-${next}k.csv
+    earlier=()
+    [ -d "$short.runs" ] && earlier=(--extend-from "$short")
+    # 1gram (design 0) and 3gram-out (design 3) at 2B, two runs at once with a thread each.
+    pids=()
+    for unit in $(design_units 0 "$n") $(design_units 3 "$n"); do
+      study "${COMMON[@]}" --threads 1 --sizes L8-d$d-h$h --seeds "$seeds" --steps ${next}000 --out "$long" \
+        "${earlier[@]}" --unit "$unit" > /dev/null &
+      pids+=($!)
+      if [ ${#pids[@]} -eq 2 ]; then wait "${pids[0]}"; wait "${pids[1]}"; pids=(); fi
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    # Exit status 1: the other designs have no runs at 2B (yet); the file holds every finished run.
+    $CFG_RUN merge "$long" || [ $? -eq 1 ]
+    verdict=$(tools/plateau.py "$short" "$long")
+    echo "$verdict"
+    if grep -q "plateau at" <<< "$verdict"; then
+      VERDICT_BUDGET[$d]=$budget
+      continue
+    fi
+    study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps ${next}000 --out "$long" "${earlier[@]}"
+    if [ $next -eq 80 ]; then VERDICT_BUDGET[$d]=$next; else still+=" $width"; fi
+  done
+  PENDING=$still
+done
+# 6e. The verdicts (tools/verdicts.py: every comparison with both metrics' paired intervals, the claims and the
+#     crossover), each width at its verdict budget; 3gram-out's difference to the baseline at the doubled budget
+#     beside it (its stability); and the figures.
+FINAL=() DOUBLED=()
 for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
-  verdict=$(tools/plateau.py results/plateau-d$d-20k.csv results/plateau-d$d-40k.csv)
-  echo "$verdict"
-  if grep -q "extend to 80000 steps" <<< "$verdict"; then
-    study "${STUDY[@]}" --sizes L8-d$d-h$h --seeds "$seeds" --steps 80000 --out results/plateau-d$d-80k.csv \
-      --extend-from results/plateau-d$d-40k.csv
-  fi
+  FINAL+=(results/plateau-d$d-${VERDICT_BUDGET[$d]}k.csv)
+  if [ "${VERDICT_BUDGET[$d]}" -lt 80 ]; then DOUBLED+=(results/plateau-d$d-$((2 * VERDICT_BUDGET[$d]))k.csv); fi
 done
+echo "verdict budgets: ${FINAL[*]}"
+tools/verdicts.py "${FINAL[@]}"
+if [ ${#DOUBLED[@]} -gt 0 ]; then tools/verdicts.py "${DOUBLED[@]}"; fi
+TITLE="cfg3f-l3, depth 8, each width at its verdict budget"
+$CFG_RUN plot "${FINAL[@]}" --y gen_accuracy --columns 2 --title "$TITLE: generation accuracy (2,000 samples)" \
+  --out results/plateau-final-accuracy.svg
+$CFG_RUN plot "${FINAL[@]}" --y excess_per_char --columns 2 --title "$TITLE: excess per character (nats)" \
+  --out results/plateau-final-excess.svg
+$CFG_RUN plot "${FINAL[@]}" --x size --baseline 1gram --y gen_accuracy \
+  --title "$TITLE: generation accuracy, difference to 1gram" --out results/plateau-final-by-width-accuracy.svg
+$CFG_RUN plot "${FINAL[@]}" --x size --baseline 1gram --y excess_per_char \
+  --title "$TITLE: excess per character, difference to 1gram" --out results/plateau-final-by-width-excess.svg
 fi
 }
 main "$@"

@@ -125,8 +125,11 @@ def main():
     for name, variant in [("1 (n-gram input helps every size), 3gram-in", "3gram-in"),
                           ("1 (n-gram input helps every size), 3gram-hin", "3gram-hin")]:
         readings = [at(s, variant, "1gram") for s in sizes]
+        if all(r is None for r in readings):
+            continue
         verdict = ("reproduced" if all(r == "better" for r in readings)
-                   else "reversed" if any(r == "worse" for r in readings) else "not reproduced")
+                   else "reversed" if any(r == "worse" for r in readings)
+                   else "undecided (no runs at some width)" if any(r is None for r in readings) else "not reproduced")
         print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))})")
     for name, variant in [("2 (n-gram output hurts small, helps large), 3gram-out", "3gram-out"),
                           ("2, 2gram-out", "2gram-out"),
@@ -135,7 +138,8 @@ def main():
             continue
         small, large = at(smallest, variant, "1gram"), at(widest, variant, "1gram")
         verdict = ("reproduced" if small == "worse" and large == "better"
-                   else "reversed" if small == "better" and large == "worse" else "not reproduced")
+                   else "reversed" if small == "better" and large == "worse"
+                   else "undecided (no runs at some width)" if small is None or large is None else "not reproduced")
         readings = [at(s, variant, "1gram") for s in sizes]
         crossover = None
         for i, size in enumerate(sizes):
@@ -151,10 +155,12 @@ def main():
         print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}; {where})")
     small_sizes = sizes[:2]
     readings = [at(s, "3gram-hin", "3gram-in") for s in small_sizes]
-    verdict = ("reproduced" if any(r == "better" for r in readings) and not any(r == "worse" for r in readings)
+    verdict = ("undecided (no runs at some width)" if any(r is None for r in readings)
+               else "reproduced" if any(r == "better" for r in readings) and not any(r == "worse" for r in readings)
                else "reversed" if any(r == "worse" for r in readings) else "not reproduced")
-    print(f"- Claim 4 (hierarchical beats plain n-gram input on small models): {verdict} "
-          f"({', '.join(f'{s} {r}' for s, r in zip(small_sizes, readings))})")
+    if any(r is not None for r in readings):
+        print(f"- Claim 4 (hierarchical beats plain n-gram input on small models): {verdict} "
+              f"({', '.join(f'{s} {r}' for s, r in zip(small_sizes, readings))})")
     readings = [at(s, "3gram-out", "2gram-out") for s in sizes]
     if any(r is not None for r in readings):
         print(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
