@@ -54,6 +54,13 @@ func runPlot(_ arguments: ParsedArguments) throws -> Int32 {
             files.append((text, source))
         } catch { throw UsageError(error.description) }
     }
+    // Files of different grammars would be drawn as one: a size's line would average their runs.
+    var grammarOf: [String: String] = [:]
+    for (table, source) in tables { for grammar in table.grammars where grammarOf[grammar] == nil { grammarOf[grammar] = source } }
+    if grammarOf.count > 1 {
+        let named = grammarOf.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+        throw UsageError("the files hold results of \(grammarOf.count) grammars, \(ResultsTable.list(named)): a figure draws one grammar's runs; plot each grammar's files separately")
+    }
     if x == "size" {
         let plot: SizePlot
         do { plot = try SizePlot(tables: tables, metric: y, baseline: baseline) } catch { throw UsageError(error.description) }

@@ -192,6 +192,29 @@ final class PlotTests: CLITestCase {
         }
     }
 
+    /// Runs of two grammars are never averaged as one: a figure of files of different grammars, and a file that
+    /// joins two grammars' results (for assert and summary too), are refused, naming the grammars.
+    func testResultsOfTwoGrammarsAreRefusedNotMixed() throws {
+        let folder = try temporaryFolder()
+        let head = "grammar,variant,size,seed,step,nonembed_params,excess_per_char,status\n"
+        let a = try write(head + "g1,1gram,s,1,10,100,0.5,ok\ng1,in,s,1,10,100,0.4,ok\n", "a.csv", in: folder)
+        let b = try write(head + "g2,1gram,s,1,10,100,0.9,ok\ng2,in,s,1,10,100,0.8,ok\n", "b.csv", in: folder)
+        let joined = try write(head + "g1,1gram,s,1,10,100,0.5,ok\ng2,1gram,s,1,10,100,0.9,ok\n", "joined.csv", in: folder)
+        for arguments in [["plot", a, b, "--y", "excess_per_char"], ["plot", a, b, "--y", "excess_per_char", "--x", "size"]] {
+            let refused = try run(arguments)
+            XCTAssertEqual(refused.status, 2, "\(arguments): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("2 grammars, g1 (\(a)), g2 (\(b))"), refused.stderr)
+        }
+        for arguments in [["plot", joined, "--y", "excess_per_char"], ["summary", joined],
+                          ["assert", joined, "1gram < 1gram on excess_per_char"]] {
+            let refused = try run(arguments)
+            XCTAssertEqual(refused.status, 2, "\(arguments): \(refused.stdout)")
+            XCTAssertTrue(refused.stderr.contains("joined.csv:3: the grammar 'g2' after 'g1'"), refused.stderr)
+        }
+        let one = try run(["plot", a, "--y", "excess_per_char"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+    }
+
     /// Standard input (`-` or /dev/stdin) and pipes are read once; a cut-off input is refused as a file is.
     func testPlotReadsStandardInputOnce() throws {
         let csv = read("results/plateau-d8-20k.csv")

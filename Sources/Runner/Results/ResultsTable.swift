@@ -51,6 +51,9 @@ public struct ResultsTable {
     public let allRuns: [Run]
     /// The header's column names, in file order.
     public let columns: [String]
+    /// The grammars named in the file's `grammar` column (empty without one): at most one, since runs are told apart
+    /// by variant, size and seed only.
+    public let grammars: [String]
     /// The columns a claim can compare on, in file order: those of ``ResultRow``'s schema that are numbers, and
     /// any other column (not grammar, variant, size or status) whose every value is a number.
     public let numericColumns: [String]
@@ -127,6 +130,18 @@ public struct ResultsTable {
             numeric.removeAll { ResultsTable.number(fields[$0]) == nil }
             rows.append((record.line, fields))
         }
+        // Two grammars' runs of one variant, size and seed would be read as one run: such a file (two results
+        // files joined, say) is refused rather than averaged.
+        var grammars: [String] = []
+        if let g = column["grammar"] {
+            for (line, fields) in rows where !grammars.contains(fields[g]) {
+                grammars.append(fields[g])
+                if grammars.count > 1 {
+                    throw fail(line, "the grammar '\(fields[g].prefix(60))' after '\(grammars[0].prefix(60))': one results file holds one grammar's runs (its runs are told apart by variant, size and seed); give each grammar's results separately")
+                }
+            }
+        }
+        self.grammars = grammars
         for (line, fields) in rows {
             func text(_ name: String) -> String { column[name].map { fields[$0] } ?? "" }
             var values: [String: Double] = [:]
