@@ -61,25 +61,23 @@ func runPlot(_ arguments: ParsedArguments) throws -> Int32 {
         let named = grammarOf.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
         throw UsageError("the files hold results of \(grammarOf.count) grammars, \(ResultsTable.list(named)): a figure draws one grammar's runs; plot each grammar's files separately")
     }
+    let svg: String, drawn: String
     if x == "size" {
         let plot: SizePlot
         do { plot = try SizePlot(tables: tables, metric: y, baseline: baseline) } catch { throw UsageError(error.description) }
         for run in plot.leftOut { printError("left out: \(run)") }
-        let svg = plot.svg(title: try arguments.optional(plotTitle))
-        if let out {
-            try writeResults(svg, to: out)
-            printError("wrote \(out): \(plot.sizes.count) size\(plot.sizes.count == 1 ? "" : "s"), \(plot.series.count) variant\(plot.series.count == 1 ? "" : "s")")
-        } else {
-            print(svg, terminator: "")
-        }
-        return 0
+        svg = plot.svg(title: try arguments.optional(plotTitle))
+        drawn = "\(plot.sizes.count) size\(plot.sizes.count == 1 ? "" : "s"), \(plot.series.count) variant\(plot.series.count == 1 ? "" : "s")"
+    } else {
+        let plot: ResultsPlot
+        do { plot = try ResultsPlot(files: files, x: x, y: y) } catch { throw UsageError(error.description) }
+        svg = plot.svg(title: try arguments.optional(plotTitle), columns: columns)
+        let lines = plot.panels.map(\.series.count).reduce(0, +)
+        drawn = "\(plot.panels.count) panel\(plot.panels.count == 1 ? "" : "s"), \(lines) lines"
     }
-    let plot: ResultsPlot
-    do { plot = try ResultsPlot(files: files, x: x, y: y) } catch { throw UsageError(error.description) }
-    let svg = plot.svg(title: try arguments.optional(plotTitle), columns: columns)
     if let out {
         try writeResults(svg, to: out)
-        printError("wrote \(out): \(plot.panels.count) panel\(plot.panels.count == 1 ? "" : "s"), \(plot.panels.map(\.series.count).reduce(0, +)) lines")
+        printError("wrote \(out): \(drawn)")
     } else {
         print(svg, terminator: "")
     }
