@@ -81,8 +81,7 @@ for width in 16:1:1,2,3,4,5:15 64:4:1,2,3:9; do
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 done
-# 6b. Each width: 20,000 steps; then each extended to 40,000 from its stable-phase checkpoints (tools/plateau.py
-#     decides whether 80,000 are needed).
+# 6b. Each width: 20,000 steps (the first budget); section 6d extends them.
 WIDTHS="8:1:1,2,3,4,5 16:1:1,2,3,4,5 32:2:1,2,3 64:4:1,2,3"
 for width in $WIDTHS; do
   IFS=: read -r d h seeds <<< "$width"
