@@ -129,16 +129,7 @@ public struct ResultsPlot {
         let footnoteY = legendTop + 22 * Double(legendRows) + 6
         let height = footnoteY + 4
 
-        var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
-        <rect width="100%" height="100%" fill="white"/>
-
-        """
-        if let titleText {
-            for (i, line) in titleText.lines.enumerated() {
-                out += "<text class=\"title\" x=\"\(f(width / 2))\" y=\"\(f(8 + titleText.fontSize + Double(i) * titleLineHeight))\" text-anchor=\"middle\" font-size=\"\(f(titleText.fontSize))\">\(escape(line))</text>\n"
-            }
-        }
+        var out = SVGText.opening(width: width, height: height, title: titleText)
         // One y range for every panel, so that panels compare at a glance; x per panel.
         let allY = panels.flatMap { $0.series.flatMap { $0.low.map(\.y) + $0.high.map(\.y) } }
         let yAxis = Axis(covering: allY.min()!, allY.max()!, unitInterval: y.hasPrefix("gen_accuracy"))

@@ -140,16 +140,7 @@ public struct SizePlot {
         }
         func py(_ v: Double) -> Double { top + (1 - yAxis.fraction(v)) * plotHeight }
 
-        var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
-        <rect width="100%" height="100%" fill="white"/>
-
-        """
-        if let titleText {
-            for (i, line) in titleText.lines.enumerated() {
-                out += "<text class=\"title\" x=\"\(f(width / 2))\" y=\"\(f(8 + titleText.fontSize + Double(i) * titleLineHeight))\" text-anchor=\"middle\" font-size=\"\(f(titleText.fontSize))\">\(SVGText.escape(line))</text>\n"
-            }
-        }
+        var out = SVGText.opening(width: width, height: height, title: titleText)
         let left = marginLeft, right = marginLeft + plotWidth
         out += "<g class=\"axes\" stroke=\"#444\" fill=\"none\"><path d=\"M\(f(left)),\(f(top)) V\(f(plotBottom)) H\(f(right))\"/></g>\n"
         for (tick, label) in zip(yAxis.ticks, yAxis.labels) {
@@ -219,6 +210,22 @@ enum SVGText {
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// A figure's opening: the document element, a white background, and the title's lines (as fitted, centred).
+    static func opening(width: Double, height: Double, title: (lines: [String], fontSize: Double, whole: Bool)?) -> String {
+        var out = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(number(width))" height="\(number(height))" viewBox="0 0 \(number(width)) \(number(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
+        <rect width="100%" height="100%" fill="white"/>
+
+        """
+        if let title {
+            for (i, line) in title.lines.enumerated() {
+                let y = 8 + title.fontSize + Double(i) * (title.fontSize * 1.25)
+                out += "<text class=\"title\" x=\"\(number(width / 2))\" y=\"\(number(y))\" text-anchor=\"middle\" font-size=\"\(number(title.fontSize))\">\(escape(line))</text>\n"
+            }
+        }
+        return out
     }
 
     /// An integer with thousands separators: 400,000.
