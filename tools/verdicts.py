@@ -6,7 +6,8 @@ generation accuracy decides the metric — generation accuracy where it is betwe
 below or above (floor or ceiling). For each comparison, the difference (variant - baseline) paired by seed, its mean
 and 95% t-interval, and whether the variant is better (interval on the better side of 0), worse, or not separated;
 beside it the same for the other metric (both metrics' intervals are reported; the deciding one gives the verdict).
-Then the four claims and the crossover width, by the protocol's rules. Give each width's longest budget. A run that
+Then the four claims and the crossover width, by the protocol's rules. Give each width's verdict budget (its plateau budget, or
+its longest: results/README.md, Amendment 1). A run that
 ends before its size's final step, or diverged, is left out and named, and the output ends UNDECIDED with exit
 status 1. Plain Python, no packages.
 
@@ -17,7 +18,6 @@ Usage: tools/verdicts.py [--claims] RESULTS.csv...
 """
 import argparse
 import csv
-import io
 import math
 import sys
 from collections import defaultdict
@@ -52,16 +52,27 @@ def main():
     # others are named and left out, and the verdicts are then UNDECIDED (exit status 1), never computed on a subset
     # as if it were the whole.
     left_out = []
+    excluded = defaultdict(set)  # size -> (variant, seed) of the runs left out
     for size in sizes:
         final = max(int(r["step"]) for r in finals[size].values())
         for key, row in list(finals[size].items()):
             if int(row["step"]) < final or row["status"] != "ok":
                 why = f"ends at step {row['step']} of {final}" if int(row["step"]) < final else f"status {row['status']}"
                 left_out.append(f"{size} {key[0]} seed {key[1]} ({why})")
+                excluded[size].add(key)
                 del finals[size][key]
+    # A merged CSV of an unfinished sweep holds only its finished runs: a design with fewer seeds than its size's
+    # others is missing runs, not a smaller experiment, so those are named too and nothing is decided. (A design
+    # absent at a size altogether, as at a doubled budget under Amendment 1, is simply not compared.)
+    for size in sizes:
+        runs = set(finals[size]) | excluded[size]
+        seeds = {s for (_, s) in runs}
+        for variant in sorted({v for (v, _) in runs}):
+            for seed in sorted(seeds - {s for (v, s) in runs if v == variant}, key=int):
+                left_out.append(f"{size} {variant} seed {seed} (not in the file)")
 
     if args.claims and left_out:
-        print(f"UNDECIDED: {len(left_out)} runs unfinished or diverged: {'; '.join(left_out)}", file=sys.stderr)
+        print(f"UNDECIDED: {len(left_out)} runs unfinished, diverged or missing: {'; '.join(left_out)}", file=sys.stderr)
         return 1
     outcome = {}  # (size, variant, baseline) -> "better" | "worse" | "tie"
     claims = defaultdict(list)  # file -> cfg-run assert claims
@@ -76,12 +87,11 @@ def main():
         confidence = "" if reading == "tie" else " with 95% confidence"
         claims[file_of[size]].append(f"{variant} {relation} {baseline} on {metric} at size {size}{confidence}")
 
-    out = sys.stdout
-    if args.claims:
-        sys.stdout = io.StringIO()  # the table is not printed, only the claims below
-    print("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading "
+    # With --claims the table and claims below are not printed, only the claims as assert lines at the end.
+    say = (lambda *_, **__: None) if args.claims else print
+    say("| size | steps | 1gram accuracy | deciding metric | comparison | difference [95% interval] | seeds | reading "
           "| other metric: difference [95% interval], reading |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    say("|---|---|---|---|---|---|---|---|---|")
 
     def paired(runs, variant, baseline, seeds, metric):
         """The paired difference's mean, interval and reading on `metric` (higher accuracy, lower excess is better)."""
@@ -114,13 +124,13 @@ def main():
             other_text, other_reading = paired(runs, variant, baseline, seeds, other)
             claim(size, variant, baseline, metric, reading)
             claim(size, variant, baseline, other, other_reading)
-            print(f"| {size} | {'/'.join(map(str, steps))} | {100 * base_acc:.1f}% | {metric} | {variant} - {baseline} | "
+            say(f"| {size} | {'/'.join(map(str, steps))} | {100 * base_acc:.1f}% | {metric} | {variant} - {baseline} | "
                   f"{text} | {len(seeds)} | {reading} | {other}: {other_text}, {other_reading} |")
 
     def at(size, variant, baseline):
         return outcome.get((size, variant, baseline))
 
-    print()
+    say()
     smallest, widest = sizes[0], sizes[-1]
     for name, variant in [("1 (n-gram input helps every size), 3gram-in", "3gram-in"),
                           ("1 (n-gram input helps every size), 3gram-hin", "3gram-hin")]:
@@ -130,7 +140,7 @@ def main():
         verdict = ("reproduced" if all(r == "better" for r in readings)
                    else "reversed" if any(r == "worse" for r in readings)
                    else "undecided (no runs at some width)" if any(r is None for r in readings) else "not reproduced")
-        print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))})")
+        say(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))})")
     for name, variant in [("2 (n-gram output hurts small, helps large), 3gram-out", "3gram-out"),
                           ("2, 2gram-out", "2gram-out"),
                           ("3 (a full n-gram tokenizer behaves like n-gram output), 3gram-gpt", "3gram-gpt")]:
@@ -152,27 +162,26 @@ def main():
             where = "worse up to the widest width"
         else:
             where = f"crossover at {crossover} (worse at {sizes[sizes.index(crossover) - 1]})"
-        print(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}; {where})")
+        say(f"- Claim {name}: {verdict} ({', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}; {where})")
     small_sizes = sizes[:2]
     readings = [at(s, "3gram-hin", "3gram-in") for s in small_sizes]
     verdict = ("undecided (no runs at some width)" if any(r is None for r in readings)
                else "reproduced" if any(r == "better" for r in readings) and not any(r == "worse" for r in readings)
                else "reversed" if any(r == "worse" for r in readings) else "not reproduced")
     if any(r is not None for r in readings):
-        print(f"- Claim 4 (hierarchical beats plain n-gram input on small models): {verdict} "
+        say(f"- Claim 4 (hierarchical beats plain n-gram input on small models): {verdict} "
               f"({', '.join(f'{s} {r}' for s, r in zip(small_sizes, readings))})")
     readings = [at(s, "3gram-out", "2gram-out") for s in sizes]
     if any(r is not None for r in readings):
-        print(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
+        say(f"- Does the output harm grow with n, 3gram-out - 2gram-out: "
               f"{', '.join(f'{s} {r}' for s, r in zip(sizes, readings))}")
     if args.claims:
-        sys.stdout = out
         for path, lines in claims.items():
             print(f"check {path} \\")
             print(" \\\n".join(f"  '{line}'" for line in lines))
         return 0
     if left_out:
-        print(f"\nUNDECIDED: {len(left_out)} runs unfinished or diverged, left out of everything above: "
+        print(f"\nUNDECIDED: {len(left_out)} runs unfinished, diverged or missing, left out of everything above: "
               f"{'; '.join(left_out)}")
         return 1
     return 0
