@@ -36,23 +36,26 @@ final class AnalysisFuzzTests: CLITestCase {
         var params: [String: Int] = [:]
         for (i, size) in sizes.enumerated() { params[size] = 100 * (i + 1) + dice.below(50) }
         let seeds = 1 + dice.below(4)
+        // Each kind of fault in some files only (a missing seed, an unfinished or a diverged run, odd values), so
+        // that each is met alone, where it alone decides the verdict, and clean files give claims that hold.
+        let missing = dice.chance(0.35), unfinished = dice.chance(0.35), divergent = dice.chance(0.35), odd = dice.chance(0.35)
         var runs: [Run] = []
         for size in sizes {
             let budget = Self.budget[dice.below(2)]
             for v in 0..<variants {
-                for seed in 1...seeds where !dice.chance(0.05) {   // now and then a seed is missing
+                for seed in 1...seeds where !(missing && dice.chance(0.15)) {   // now and then a seed is missing
                     var steps = stride(from: budget / 4, through: budget, by: budget / 4).map { $0 }
                     var diverged = false
-                    if dice.chance(0.1) { steps = Array(steps.prefix(1 + dice.below(3))) }   // unfinished
-                    if dice.chance(0.1) {                                                     // diverged
+                    if unfinished && dice.chance(0.1) { steps = Array(steps.prefix(1 + dice.below(3))) }   // unfinished
+                    if divergent && dice.chance(0.1) {                                        // diverged
                         steps = Array(steps.prefix(1 + dice.below(steps.count)))
                         steps[steps.count - 1] -= dice.below(budget / 4)
                         diverged = true
                     }
                     let values: [Double] = steps.enumerated().map { i, _ in
                         if diverged && i == steps.count - 1 { return .nan }
-                        if dice.chance(0.04) { return [Double.nan, .infinity, -.infinity][dice.below(3)] }
-                        if dice.chance(0.02) { return [1.7e308, -1.7e308, 1e-300, 0][dice.below(4)] }
+                        if odd && dice.chance(0.04) { return [Double.nan, .infinity, -.infinity][dice.below(3)] }
+                        if odd && dice.chance(0.02) { return [1.7e308, -1.7e308, 1e-300, 0][dice.below(4)] }
                         // Variants apart on the whole (v0 lowest), so that many claims hold and many do not.
                         return ((Double(v) * 0.25 + dice.unit() * 0.3) * 1000).rounded() / 1000
                     }
@@ -77,7 +80,7 @@ final class AnalysisFuzzTests: CLITestCase {
 
     /// Whether a claim holds, read independently of the tool from the generated runs, by the documented rules:
     /// a run is final at its size's highest step; diverged or unfinished runs, non-finite values and unpaired seeds
-    /// leave a claim undecided (not holding); every size in scope needs runs of both variants.
+    /// leave a claim undecided (not holding), in every form; every size in scope needs runs of both variants.
     func holds(_ runs: [Run], params: [String: Int], a: String, b: String, everySeed: Bool, trend: Bool,
                confident: Bool = false, tie: Bool = false) -> Bool {
         let sizes = Set(runs.map(\.size)).sorted { (params[$0]!, $0) < (params[$1]!, $1) }
@@ -88,9 +91,7 @@ final class AnalysisFuzzTests: CLITestCase {
             let xs = atSize.filter { $0.variant == a }, ys = atSize.filter { $0.variant == b }
             guard !xs.isEmpty, !ys.isEmpty else { return false }
             for run in xs + ys where run.diverged || run.steps.last! != final || !run.values.last!.isFinite { return false }
-            if everySeed || confident || tie {
-                guard Set(xs.map(\.seed)) == Set(ys.map(\.seed)) else { return false }
-            }
+            guard Set(xs.map(\.seed)) == Set(ys.map(\.seed)) else { return false }
             if confident || tie {
                 // The paired differences' 95% t-interval (t quantiles for 1-3 degrees of freedom: up to 4 seeds).
                 let d = xs.map { x in x.values.last! - ys.first { $0.seed == x.seed }!.values.last! }
@@ -173,7 +174,7 @@ final class AnalysisFuzzTests: CLITestCase {
             XCTAssertTrue([0, 1, 2].contains(outcome.status), "\(arguments): \(outcome.status)")
             if arguments[0] == "assert" { XCTAssertNotEqual(outcome.status, 0, "\(arguments): \(outcome.stdout)") }
         }
-        XCTAssertGreaterThan(decided[true] ?? 0, 5, "the generated files must also hold claims that hold")
+        XCTAssertGreaterThan(decided[true] ?? 0, 5, "the generated files must also hold claims that hold: \(decided)")
         XCTAssertGreaterThan(decided[false] ?? 0, 5)
         XCTAssertLessThan(Date().timeIntervalSince(started), 120)
     }

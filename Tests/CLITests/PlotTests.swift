@@ -177,7 +177,7 @@ final class PlotTests: CLITestCase {
         XCTAssertLessThan(upAtS, zero)
         XCTAssertGreaterThan(upAtL, zero)
         XCTAssertEqual(all.filter { $0.attributes["class"] == "interval" }.count, 2, "two seeds paired: an interval; one seed: none")
-        XCTAssertTrue(all.contains { $0.text.contains("1 run left out") }, outcome.stdout)
+        XCTAssertTrue(all.contains { $0.text.contains("; 1 left out (") }, outcome.stdout)
 
         for (arguments, message) in [
             (["plot", s, "--baseline", "base"], "needs --x size"),

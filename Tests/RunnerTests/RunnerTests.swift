@@ -350,6 +350,13 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(one.explanation.joined().contains("needs at least two"), "\(one.explanation)")
         XCTAssertEqual(try verdict("out ~ 1gram on excess_per_char at size l"), .undecided)
         XCTAssertEqual(try verdict("in ~ out on excess_per_char at size l"), .undecided)
+        // So does it for a mean or a trend: out's mean at l (0.20 over seeds 1 and 2) is not 1gram's sample (seed 1).
+        let mean = try Claim(parsing: "out < 1gram on excess_per_char at size l").evaluate(table)
+        XCTAssertEqual(mean.verdict, .undecided)
+        XCTAssertTrue(mean.explanation.joined().contains("seed 2: no 1gram value to pair with out's"), "\(mean.explanation)")
+        XCTAssertEqual(try verdict("out > 1gram on excess_per_char at size l"), .undecided)
+        XCTAssertEqual(try verdict("out - 1gram on excess_per_char decreases with size"), .undecided)
+        XCTAssertEqual(try verdict("in - 1gram on excess_per_char increases with size"), .holds)
         let line = try Claim(parsing: "in < 1gram on excess_per_char at size s with 95% confidence").evaluate(table).explanation
         XCTAssertTrue(line.joined().contains("-0.11000 [-0.13484, -0.08516]"), "\(line)")
         for bad in ["a ~ b on x by 0.1", "a ~ b on x for every seed", "a < b on x with confidence"] {

@@ -7,9 +7,9 @@ import Foundation
 ///     A ~ B on METRIC [for all sizes | at size S]
 ///     A - B on METRIC increases with size        (also: decreases with size)
 ///
-/// A and B are variant names; comparisons use the final evaluation of each run. Without `for every seed` the
-/// means over seeds are compared; with it, every seed (paired by seed number) must satisfy the claim. `with 95%
-/// confidence` requires the 95% t-interval of the differences paired by seed to lie wholly on the claimed side
+/// A and B are variant names; comparisons use the final evaluation of each run, and a seed that one variant has
+/// and the other lacks leaves a claim undecided. Without `for every seed` the means over seeds are compared; with
+/// it, every seed (paired by seed number) must satisfy the claim. `with 95% confidence` requires the 95% t-interval of the differences paired by seed to lie wholly on the claimed side
 /// (the study's rule for "better" and "worse"); `A ~ B` requires that interval to contain 0 (no effect: the seeds
 /// cannot tell A from B). Both need at least two paired seeds. `by MARGIN` requires the difference (or the
 /// interval's near end) to exceed MARGIN. `increases with size` requires the mean difference to grow strictly from
@@ -115,7 +115,7 @@ public struct Claim: CustomStringConvertible {
 
     /// Checks the claim on the finished runs of `table`. Every size it covers must have finished runs of both
     /// variants; a diverged or unfinished run of either variant at such a size makes the claim undecided there
-    /// (named in the explanation), as does, with `for every seed`, a seed that one variant has and the other lacks.
+    /// (named in the explanation), as does a seed that one variant has and the other lacks.
     /// Failing anywhere makes the claim fail; otherwise undecided anywhere makes it undecided.
     public func evaluate(_ table: ResultsTable) -> (verdict: Verdict, explanation: [String]) {
         var lines: [String] = []
@@ -139,6 +139,19 @@ public struct Claim: CustomStringConvertible {
             if !problems.isEmpty { undecided = true }
             return !problems.isEmpty
         }
+        /// Whether a seed at `size` has a value for one variant and none for the other (named in the explanation):
+        /// means or differences over unequal seed sets would compare different samples, so such a size decides nothing.
+        func unpairedSeeds(_ xs: [(seed: String, value: Double)], _ ys: [(seed: String, value: Double)],
+                           at size: String, quiet: Bool) -> Bool {
+            let seedsOfA = Set(xs.map(\.seed)), seedsOfB = Set(ys.map(\.seed))
+            if seedsOfA == seedsOfB { return false }
+            if !quiet {
+                for x in xs where !seedsOfB.contains(x.seed) { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s") }
+                for y in ys where !seedsOfA.contains(y.seed) { lines.append("size \(size), seed \(y.seed): no \(a) value to pair with \(b)'s") }
+            }
+            undecided = true
+            return true
+        }
         switch form {
         case .compare(let relation, let sizes, let everySeed, let confident, let margin):
             let less = relation == .less
@@ -152,23 +165,11 @@ public struct Claim: CustomStringConvertible {
                     }
                     continue
                 }
-                // The differences paired by seed (for `for every seed` and for an interval); an unpaired seed
-                // leaves the claim undecided.
-                var paired: [(seed: String, difference: Double)] = []
-                var unpaired = false
-                if everySeed || confident {
-                    let bySeed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
-                    let seedsOfA = Set(xs.map(\.seed))
-                    for x in xs {
-                        if let y = bySeed[x.seed] { paired.append((x.seed, x.value - y)) }
-                        else if !isBlocked { lines.append("size \(size), seed \(x.seed): no \(b) value to pair with \(a)'s"); unpaired = true }
-                    }
-                    for y in ys where !seedsOfA.contains(y.seed) && !isBlocked {
-                        lines.append("size \(size), seed \(y.seed): no \(a) value to pair with \(b)'s")
-                        unpaired = true
-                    }
-                    if unpaired { undecided = true }
-                }
+                // The differences paired by seed (for `for every seed` and for an interval); a seed without its
+                // partner leaves the claim undecided, in every form (a mean over other seeds is another sample).
+                let unpaired = unpairedSeeds(xs, ys, at: size, quiet: isBlocked)
+                let bySeed = Dictionary(ys.map { ($0.seed, $0.value) }, uniquingKeysWith: { x, _ in x })
+                let paired = xs.compactMap { x in bySeed[x.seed].map { (seed: x.seed, difference: x.value - $0) } }
                 let suffix = isBlocked ? " (finished runs only)" : unpaired ? " (paired seeds only)" : ""
                 let bound = margin == 0 ? (less ? "< 0" : "> 0")
                     : less ? String(format: "< %.5f", -margin) : String(format: "> %.5f", margin)
@@ -202,8 +203,8 @@ public struct Claim: CustomStringConvertible {
                 } else if !everySeed {
                     let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
                     let ok = less ? mx - my < -margin : mx - my > margin
-                    // A mean without some runs decides nothing.
-                    if !ok && !isBlocked { failed = true }
+                    // A mean without some runs or seeds decides nothing.
+                    if !ok && !isBlocked && !unpaired { failed = true }
                     lines.append(String(format: "size %@, mean: %@ - %@ = %+.5f %@ (needs %@)%@", size, a, b,
                                         mx - my, ok ? "ok" : "FAILS", bound, suffix))
                 }
@@ -215,6 +216,8 @@ public struct Claim: CustomStringConvertible {
                 let xs = table.values(metric, variant: a, size: size).map(\.value)
                 let ys = table.values(metric, variant: b, size: size).map(\.value)
                 if blocked(at: size) { previous = nil; continue }
+                if unpairedSeeds(table.values(metric, variant: a, size: size), table.values(metric, variant: b, size: size),
+                                 at: size, quiet: false) { previous = nil; continue }
                 guard !xs.isEmpty, !ys.isEmpty else {
                     // A size without values breaks the trend's chain: it cannot be said to hold across it.
                     lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b): the trend cannot hold across it")

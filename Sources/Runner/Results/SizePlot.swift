@@ -24,7 +24,8 @@ public struct SizePlot {
     /// The sizes in order of non-embedding parameters, with those parameters.
     public let sizes: [(name: String, nonEmbeddingParameters: Int)]
     public let series: [Series]
-    /// The runs not used, each with why: unfinished, diverged, without a finite value, or without a partner seed.
+    /// The runs not used, each with why (unfinished, diverged, without a finite value, or without a partner seed),
+    /// and the points not drawn because their mean or interval overflows.
     public let leftOut: [String]
     /// Every variant in the files, the baseline included, in order of first appearance: a variant's colour is that
     /// of its place here, as in the learning curves of the same files.
@@ -87,6 +88,12 @@ public struct SizePlot {
                 guard !sample.isEmpty else { continue }
                 let (mean, half) = ResultsTable.meanInterval(sample)
                 let spread = half.isFinite ? half : 0
+                // Values near the largest Double can overflow in a difference or a sum: such a point has no place
+                // on an axis, and is named rather than drawn.
+                guard mean.isFinite, (mean - spread).isFinite, (mean + spread).isFinite else {
+                    leftOut.append("\(variant) at size \(size): the mean\(baseline == nil ? "" : " difference") of \(metric) or its interval overflows")
+                    continue
+                }
                 points.append(Point(size: size, mean: mean, low: mean - spread, high: mean + spread, seeds: sample.count))
             }
             if !points.isEmpty { series.append(Series(variant: variant, points: points)) }
@@ -193,7 +200,7 @@ public struct SizePlot {
         out += "</g>\n"
         var note = baseline == nil ? "points: mean over seeds; bars: 95% t-interval over seeds"
             : "points: mean difference paired by seed; bars: its 95% t-interval over seeds"
-        if !leftOut.isEmpty { note += "; \(leftOut.count) run\(leftOut.count == 1 ? "" : "s") left out (unfinished, diverged or unpaired)" }
+        if !leftOut.isEmpty { note += "; \(leftOut.count) left out (unfinished, diverged, unpaired or overflowing)" }
         let footnote = ResultsPlot.fit(note, width: width - 16, fontSize: 9, minimumFontSize: 7)
         out += "<text x=\"\(f(width - 8))\" y=\"\(f(footnoteY))\" text-anchor=\"end\" fill=\"#777\" font-size=\"\(f(footnote.fontSize))\">\(SVGText.escape(footnote.lines[0]))</text>\n"
         out += "</svg>\n"
