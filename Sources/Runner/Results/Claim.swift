@@ -201,12 +201,16 @@ public struct Claim: CustomStringConvertible {
                     lines.append(String(format: "size %@, %d seeds paired: %@ - %@ = %+.5f [%+.5f, %+.5f] %@ (95%% interval; needs it %@)%@",
                                         size, paired.count, a, b, mean, low, high, ok ? "ok" : "FAILS", needs, suffix))
                 } else if !everySeed {
-                    let mx = xs.map(\.value).reduce(0, +) / Double(xs.count), my = ys.map(\.value).reduce(0, +) / Double(ys.count)
-                    let ok = less ? mx - my < -margin : mx - my > margin
+                    // With an unpaired seed, the line shows the mean over the paired seeds (for the reader; it
+                    // decides nothing).
+                    if unpaired && paired.isEmpty { continue }
+                    let difference = unpaired ? paired.map(\.difference).reduce(0, +) / Double(paired.count)
+                        : xs.map(\.value).reduce(0, +) / Double(xs.count) - ys.map(\.value).reduce(0, +) / Double(ys.count)
+                    let ok = less ? difference < -margin : difference > margin
                     // A mean without some runs or seeds decides nothing.
                     if !ok && !isBlocked && !unpaired { failed = true }
                     lines.append(String(format: "size %@, mean: %@ - %@ = %+.5f %@ (needs %@)%@", size, a, b,
-                                        mx - my, ok ? "ok" : "FAILS", bound, suffix))
+                                        difference, ok ? "ok" : "FAILS", bound, suffix))
                 }
             }
         case .trend(let increasing):
