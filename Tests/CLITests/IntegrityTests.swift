@@ -120,8 +120,13 @@ final class IntegrityTests: CLITestCase {
         XCTAssertTrue(unfinished.stdout.contains("B seed 1 at size s unfinished (its last row is at step 40, not 100)"), unfinished.stdout)
         let atStep = try run(["assert", interrupted, "--at-step", "40", "A < B on excess_per_char"])
         XCTAssertEqual(atStep.status, 1)
-        XCTAssertTrue(atStep.stdout.contains("A seed 1 at size s unfinished"), atStep.stdout)
+        XCTAssertTrue(atStep.stdout.contains("A seed 1 at size s has no row at step 40 (its rows end at step 100)"), atStep.stdout)
         XCTAssertEqual(try run(["assert", interrupted, "--at-step", "20", "A < B on excess_per_char"]).status, 1)
+        // A step that no run has (a typo) is a usage error naming the steps there are, not an UNDECIDED verdict.
+        let typo = try run(["assert", interrupted, "--at-step", "30", "A < B on excess_per_char"])
+        XCTAssertEqual(typo.status, 2, typo.stdout)
+        XCTAssertTrue(typo.stderr.contains("no run has a row at step 30 (its rows are at steps 20, 40, 50, 100)"), typo.stderr)
+        XCTAssertEqual(try run(["summary", interrupted, "--at-step", "30"]).status, 2)
         let shared = try csv([("A", "s", 1, 20, "0.3", "ok"), ("A", "s", 1, 40, "0.2", "ok"), ("A", "s", 1, 60, "0.1", "ok"),
                               ("B", "s", 1, 20, "0.5", "ok"), ("B", "s", 1, 40, "0.4", "ok")])
         let compared = try run(["assert", shared, "--at-step", "40", "A < B on excess_per_char"])

@@ -220,8 +220,6 @@ public struct Claim: CustomStringConvertible {
                 let xs = table.values(metric, variant: a, size: size).map(\.value)
                 let ys = table.values(metric, variant: b, size: size).map(\.value)
                 if blocked(at: size) { previous = nil; continue }
-                if unpairedSeeds(table.values(metric, variant: a, size: size), table.values(metric, variant: b, size: size),
-                                 at: size, quiet: false) { previous = nil; continue }
                 guard !xs.isEmpty, !ys.isEmpty else {
                     // A size without values breaks the trend's chain: it cannot be said to hold across it.
                     lines.append("size \(size): no finite '\(metric)' values for \(xs.isEmpty ? a : b): the trend cannot hold across it")
@@ -229,6 +227,8 @@ public struct Claim: CustomStringConvertible {
                     previous = nil
                     continue
                 }
+                if unpairedSeeds(table.values(metric, variant: a, size: size), table.values(metric, variant: b, size: size),
+                                 at: size, quiet: false) { previous = nil; continue }
                 let difference = xs.reduce(0, +) / Double(xs.count) - ys.reduce(0, +) / Double(ys.count)
                 var verdict = ""
                 if let previous {

@@ -30,7 +30,11 @@ public struct ResultsTable {
         /// Why the run cannot stand beside finished ones (nil when it is one), e.g. "diverged at step 340".
         public var problem: String? {
             if status == "diverged" { return "diverged at step \(step)" }
-            if step != finalStep { return "unfinished (its last row is at step \(lastStep), not \(finalStep))" }
+            if step != finalStep {
+                // Past the step asked for (--at-step) without a row there: evaluated at other steps, not unfinished.
+                if lastStep > finalStep { return "has no row at step \(finalStep) (its rows end at step \(lastStep))" }
+                return "unfinished (its last row is at step \(lastStep), not \(finalStep))"
+            }
             return nil
         }
 
@@ -157,6 +161,12 @@ public struct ResultsTable {
         // The step a finished run of each size ends at: the highest any run of that size reached.
         var finalStep: [String: Int] = [:]
         for key in order { finalStep[identity[key]!.size] = max(finalStep[identity[key]!.size] ?? Int.min, rowsOf[key]!.map(\.step).max()!) }
+        // A step that no run evaluated at is a mistyped step, not a file of unfinished runs.
+        if let atStep, !order.contains(where: { key in rowsOf[key]!.contains { $0.step == atStep } }) {
+            let steps = Set(order.flatMap { rowsOf[$0]!.map(\.step) }).sorted()
+            let shown = steps.count > 8 ? steps.prefix(3).map(String.init) + ["...", String(steps.last!)] : steps.map(String.init)
+            throw ReadError(description: "\(source): no run has a row at step \(atStep) (its rows are at steps \(shown.joined(separator: ", ")))")
+        }
         var all: [Run] = [], finished: [Run] = [], diverged: [Run] = [], unfinished: [Run] = []
         for key in order {
             let id = identity[key]!, runRows = rowsOf[key]!.sorted { $0.step < $1.step }
