@@ -9,10 +9,10 @@ import Foundation
 ///
 /// A and B are variant names; comparisons use the final evaluation of each run, and a seed that one variant has
 /// and the other lacks leaves a claim undecided. Without `for every seed` the means over seeds are compared; with
-/// it, every seed (paired by seed number) must satisfy the claim. `with 95% confidence` requires the 95% t-interval of the differences paired by seed to lie wholly on the claimed side
-/// (the study's rule for "better" and "worse"); `A ~ B` requires that interval to contain 0 (no effect: the seeds
-/// cannot tell A from B). Both need at least two paired seeds. `by MARGIN` requires the difference (or the
-/// interval's near end) to exceed MARGIN. `increases with size` requires the mean difference to grow strictly from
+/// it, every seed (paired by seed number) must satisfy the claim. `with 95% confidence` requires the 95% t-interval
+/// of the differences paired by seed to lie wholly on the claimed side (the study's rule for "better" and
+/// "worse"); `A ~ B` requires that interval to contain 0 (no effect: the seeds cannot tell A from B). Both need at
+/// least two paired seeds. `by MARGIN` requires the difference (or the interval's near end) to exceed MARGIN. `increases with size` requires the mean difference to grow strictly from
 /// each size to the next larger one (sizes ordered by non-embedding parameters).
 public struct Claim: CustomStringConvertible {
     /// How A is claimed to stand to B: below, above, or not separable from it.
