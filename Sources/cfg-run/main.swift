@@ -9,6 +9,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws -> Int32)] = [
     (assertSpec, runAssert),
     (summarySpec, runSummary),
     (mergeSpec, runMerge),
+    (rescoreSpec, runRescore),
     (kgramSpec, runKGram),
     (plotSpec, runPlot),
     (sampleSpec, runSample),

@@ -53,6 +53,53 @@ final class ResultsToolsTests: CLITestCase {
         XCTAssertTrue(bad.stderr.contains("results/README.md"), bad.stderr)
     }
 
+    /// `rescore`: a sweep's final checkpoints on another validation set, as a results file the other tools read;
+    /// careless uses are refused with a reason.
+    func testRescoreScoresFinalCheckpointsOnAnotherValidationSet() throws {
+        let folder = try temporaryFolder(), out = folder + "/s.csv", scored = folder + "/s-val200.csv"
+        let sweep = try run(["grammars/cfg3f-l3.cfg", "--sizes", "tiny", "--variants", "1gram,3gram-in", "--seeds", "1,2",
+                             "--steps", "20", "--eval-every", "10", "--val-samples", "50", "--gen-samples", "8", "--out", out])
+        XCTAssertEqual(sweep.status, 0, sweep.stderr)
+        let arguments = ["rescore", out, "--val-samples", "200", "--data-seed", "7", "--threads", "1", "--out", scored]
+        let first = try run(arguments)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("new validation set: 200 sentences (data seed 7)"), first.stderr)
+        let text = try String(contentsOfFile: scored, encoding: .utf8)
+        XCTAssertEqual(try run(arguments).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: scored, encoding: .utf8), text, "the same set, the same numbers")
+        let rows = text.split(separator: "\n"), sweepLines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 5)
+        XCTAssertEqual(rows[0], sweepLines[0], "the columns of a results file")
+        let column = rows[0].split(separator: ",").map(String.init)
+        let step = column.firstIndex(of: "step")!
+        let excess = column.firstIndex(of: "excess_per_char")!, entropy = column.firstIndex(of: "true_entropy_per_char")!
+        let sweepRows = sweepLines.dropFirst().filter { $0.split(separator: ",")[step] == "20" }
+        XCTAssertEqual(sweepRows.count, 4)
+        for (new, old) in zip(rows.dropFirst(), sweepRows) {
+            let a = new.split(separator: ",").map(String.init), b = old.split(separator: ",").map(String.init)
+            XCTAssertEqual(a[1...3], b[1...3])
+            XCTAssertNotEqual(a[excess], b[excess])
+            XCTAssertNotEqual(a[entropy], b[entropy])
+        }
+        XCTAssertEqual(try run(["summary", scored, "--baseline", "1gram"]).status, 0)
+        // Refused: the sweep's own seed (the same sentences), no --out, the output onto its input, no sweep folder.
+        for (bad, message) in [(["rescore", out, "--val-samples", "200", "--data-seed", "20250101", "--out", scored], "is the sweep's own"),
+                               (["rescore", out, "--val-samples", "200", "--data-seed", "7"], "--out FILE is required"),
+                               (["rescore", out, "--data-seed", "7", "--out", scored], "are required"),
+                               (["rescore", out, "--val-samples", "200", "--data-seed", "7", "--out", out], "the same file"),
+                               (["rescore", folder + "/none.csv", "--val-samples", "200", "--data-seed", "7", "--out", scored], "no such sweep folder")] {
+            let outcome = try run(bad)
+            XCTAssertEqual(outcome.status, 2, "\(bad)")
+            XCTAssertTrue(outcome.stderr.contains(message), "\(bad): \(outcome.stderr)")
+        }
+        // A run whose final checkpoint is gone is named and left out: exit status 1, the others written.
+        try FileManager.default.removeItem(atPath: out + ".runs/tiny_1gram_seed2.ckpt")
+        let partial = try run(arguments)
+        XCTAssertEqual(partial.status, 1, partial.stderr)
+        XCTAssertTrue(partial.stderr.contains("left out: unit 1 (tiny 1gram seed 2): no final checkpoint"), partial.stderr)
+        XCTAssertEqual(try String(contentsOfFile: scored, encoding: .utf8).split(separator: "\n").count, 4)
+    }
+
     func testKGramCalibrationIsReproducibleAndImprovesWithCharacters() throws {
         let arguments = ["kgram", "grammars/cfg3f-l3.cfg", "--chars", "20000,200000", "--orders", "3-6", "--val-samples", "100"]
         let first = try run(arguments)

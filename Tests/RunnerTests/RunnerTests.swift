@@ -381,6 +381,44 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(rows.last!.valLoss.isNaN)
     }
 
+    /// Scoring a run's final checkpoint on the sweep's own validation set gives the run's final excess to the bit
+    /// (the same model, the same sentences, the same code); on another set, another value with that set's entropy.
+    func testFinalCheckpointsScoreAsTheRunDidOnItsOwnValidationSet() throws {
+        let settings = smallSettings()
+        let grammar = try GrammarReader.read(path: settings.grammarPath)
+        let data = try SweepData(settings: settings, grammar: grammar)
+        let units = try ["1gram", "3gram-out"].map { RunUnit(design: try VocabularyDesign(parsing: $0), size: try ModelSize(parsing: "tiny"), seed: 2) }
+        let directory = try sweepDirectory(settings, units)
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        var finals: [ResultRow] = []
+        for unit in units {
+            var rows: [ResultRow] = []
+            try RunExecutor(unit: unit, data: data, directory: directory, threads: 1).execute(emit: { rows.append($0) })
+            finals.append(rows.last!)
+        }
+        let same = FinalCheckpointScorer(directory: directory, data: data)
+        let other = FinalCheckpointScorer(directory: directory, data: try SweepData(
+            settings: FinalCheckpointScorer.settings(of: directory, validationSamples: 60, dataSeed: 7), grammar: grammar))
+        for (unit, final) in zip(units, finals) {
+            guard case .scored(let row, let sweepExcess) = try same.score(unit, threads: 2) else { return XCTFail("\(unit) not scored") }
+            XCTAssertEqual(row.csvLine, final.csvLine)
+            XCTAssertEqual(row.valLoss, final.valLoss)   // to the bit, not only to the CSV's six decimals
+            XCTAssertEqual(sweepExcess, final.excess, accuracy: 1e-6)   // as the run's shard keeps it
+            guard case .scored(let new, _) = try other.score(unit, threads: 1) else { return XCTFail("\(unit) not scored") }
+            XCTAssertNotEqual(new.excess, final.excess)
+            XCTAssertEqual(new.trueEntropy, other.data.trueEntropyPerCharacter)
+            XCTAssertEqual(new.excess, new.valLoss - new.trueEntropy)
+            XCTAssertEqual(new.genAccuracy, final.genAccuracy)
+        }
+        // Without its final checkpoint a run is left out, saying why; another run's checkpoint is an error.
+        try FileManager.default.removeItem(atPath: directory.path + "/" + units[0].id + ".ckpt")
+        guard case .skipped(let why) = try same.score(units[0], threads: 1) else { return XCTFail("scored without a checkpoint") }
+        XCTAssertTrue(why.contains("no final checkpoint"), why)
+        try FileManager.default.copyItem(atPath: directory.path + "/" + units[1].id + ".ckpt",
+                                         toPath: directory.path + "/" + units[0].id + ".ckpt")
+        XCTAssertThrowsError(try same.score(units[0], threads: 1))
+    }
+
     func testSizesAndUnits() throws {
         XCTAssertEqual(try ModelSize(parsing: "L4-d96-h4").nonEmbeddingParameters, try ModelSize(parsing: "m").nonEmbeddingParameters)
         XCTAssertThrowsError(try ModelSize(parsing: "L4-d95-h4"))
