@@ -384,7 +384,9 @@ final class RunnerTests: XCTestCase {
     /// Scoring a run's final checkpoint on the sweep's own validation set gives the run's final excess to the bit
     /// (the same model, the same sentences, the same code); on another set, another value with that set's entropy.
     func testFinalCheckpointsScoreAsTheRunDidOnItsOwnValidationSet() throws {
-        let settings = smallSettings()
+        var settings = smallSettings()
+        settings.schedule = ScheduleSettings(kind: .warmupStableDecay, decayFraction: 0.2)   // the decay: steps 24-30
+        settings.evalEvery = 6   // an evaluation, so a stable-phase checkpoint, at step 24
         let grammar = try GrammarReader.read(path: settings.grammarPath)
         let data = try SweepData(settings: settings, grammar: grammar)
         let units = try ["1gram", "3gram-out"].map { RunUnit(design: try VocabularyDesign(parsing: $0), size: try ModelSize(parsing: "tiny"), seed: 2) }
@@ -417,6 +419,13 @@ final class RunnerTests: XCTestCase {
         try FileManager.default.copyItem(atPath: directory.path + "/" + units[1].id + ".ckpt",
                                          toPath: directory.path + "/" + units[0].id + ".ckpt")
         XCTAssertThrowsError(try same.score(units[0], threads: 1))
+        // The run's own checkpoint of an earlier step (the stable phase's) is not its final model: an error.
+        try FileManager.default.removeItem(atPath: directory.path + "/" + units[0].id + ".ckpt")
+        try FileManager.default.copyItem(atPath: directory.path + "/" + units[0].id + ".stable.ckpt",
+                                         toPath: directory.path + "/" + units[0].id + ".ckpt")
+        XCTAssertThrowsError(try same.score(units[0], threads: 1)) { error in
+            XCTAssertTrue("\(error)".contains("is at step 24, but the run's final row is at step 30"), "\(error)")
+        }
     }
 
     func testSizesAndUnits() throws {
