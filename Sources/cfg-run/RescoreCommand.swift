@@ -63,6 +63,10 @@ func runRescore(_ arguments: ParsedArguments) throws -> Int32 {
             printError("left out: \(name): \(why)")
         }
     }
+    guard !rows.isEmpty else {
+        printError("no run could be scored (above); \(out) not written")
+        return 1
+    }
     try writeResults(SweepRows.csv(rows), to: out)
     printError("wrote \(out): \(rows.count) of \(units.count) runs\(skipped > 0 ? "; \(skipped) left out (above)" : "")")
     return skipped > 0 ? 1 : 0

@@ -98,6 +98,12 @@ final class ResultsToolsTests: CLITestCase {
         XCTAssertEqual(partial.status, 1, partial.stderr)
         XCTAssertTrue(partial.stderr.contains("left out: unit 1 (tiny 1gram seed 2): no final checkpoint"), partial.stderr)
         XCTAssertEqual(try String(contentsOfFile: scored, encoding: .utf8).split(separator: "\n").count, 4)
+        // No run scored at all: nothing written.
+        for seed in [1, 2] { for variant in ["1gram", "3gram-in"] { try? FileManager.default.removeItem(atPath: out + ".runs/tiny_\(variant)_seed\(seed).ckpt") } }
+        let none = try run(["rescore", out, "--val-samples", "200", "--data-seed", "7", "--out", folder + "/none-scored.csv"])
+        XCTAssertEqual(none.status, 1, none.stderr)
+        XCTAssertTrue(none.stderr.contains("no run could be scored"), none.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/none-scored.csv"))
     }
 
     func testKGramCalibrationIsReproducibleAndImprovesWithCharacters() throws {
