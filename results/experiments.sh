@@ -108,6 +108,21 @@ $CFG_RUN plot "${FIRST[@]}" --x size --baseline 1gram --y excess_per_char \
 #     33,103,948-33,117,729 for seeds 1-5, the same at every width). Computed once, like 6c.
 [ -f results/calibration-kgram-40k.csv ] ||
   $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 33117729 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-40k.csv
+# 6f (run here, before 6d, so that each restart catches up). Addition 1 (results/README.md, 2026-12-07): the final
+#     checkpoints of every complete sweep scored on 10,000 validation sentences of data seed 2, beside the sweeps'
+#     500. Once per sweep (delete the file to compute it again); it needs the sweep's final checkpoints, which only
+#     the machine that trained it has (they are not committed), and a sweep with a run unscored writes nothing.
+rescore() {
+  local out=results/rescored-${1#results/}
+  [ -f "$out" ] || [ ! -d "$1.runs" ] && return 0
+  if $CFG_RUN rescore "$1" --val-samples 10000 --data-seed 2 --threads 1 --out "$out.partial" 2> /dev/null; then
+    mv "$out.partial" "$out"
+    echo "rescored: $out"
+  else
+    rm -f "$out.partial"
+  fi
+}
+for sweep in results/plateau-d*-*k.csv; do rescore "$sweep"; done
 # 6d. Each width's budget, by the plateau test on its 1gram baseline (tools/plateau.py, the protocol's rule), as
 #     amended on 2026-12-07 (Amendment 1 in results/README.md). At a budget B, the baseline and 3gram-out (every
 #     seed) are trained first at 2B, from B's stable-phase checkpoints (--extend-from: where this machine, or the
@@ -163,6 +178,15 @@ done
 echo "verdict budgets: ${FINAL[*]}"
 tools/verdicts.py "${FINAL[@]}"
 if [ ${#DOUBLED[@]} -gt 0 ]; then tools/verdicts.py "${DOUBLED[@]}"; fi
+# The same on the larger validation set (Addition 1), and the validation-set noise measured on every rescored sweep.
+RESCORED=() PAIRS=()
+for sweep in "${FINAL[@]}"; do
+  rescore "$sweep"
+  if [ -f "results/rescored-${sweep#results/}" ]; then RESCORED+=("results/rescored-${sweep#results/}"); fi
+done
+if [ ${#RESCORED[@]} -gt 0 ]; then tools/verdicts.py "${RESCORED[@]}"; fi
+for rescored in results/rescored-plateau-d*-*k.csv; do PAIRS+=(results/${rescored#results/rescored-} "$rescored"); done
+tools/valnoise.py "${PAIRS[@]}"
 TITLE="cfg3f-l3, depth 8, each width at its verdict budget"
 $CFG_RUN plot "${FINAL[@]}" --y gen_accuracy --columns 2 --title "$TITLE: generation accuracy (2,000 samples)" \
   --out results/plateau-final-accuracy.svg
