@@ -12,30 +12,18 @@ unfinished or diverged in either file is left out and named. Plain Python, no pa
 
 Usage: tools/valnoise.py SWEEP.csv RESCORED.csv [SWEEP.csv RESCORED.csv ...]
 """
-import csv
 import math
 import sys
-from collections import defaultdict
-
-from verdicts import COMPARISONS
+from verdicts import COMPARISONS, final_rows
 
 
 def finals(path):
-    """(size, variant, seed) -> final excess, for runs at their size's final step with status ok; and the others."""
-    runs = defaultdict(list)
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            runs[(row["size"], row["variant"], row["seed"])].append(row)
-    last = {key: max(rows, key=lambda r: int(r["step"])) for key, rows in runs.items()}
-    final_step = defaultdict(int)
-    for (size, _, _), row in last.items():
-        final_step[size] = max(final_step[size], int(row["step"]))
-    good, bad = {}, []
-    for key, row in last.items():
-        if row["status"] == "ok" and int(row["step"]) == final_step[key[0]]:
-            good[key] = float(row["excess_per_char"])
-        else:
-            bad.append(f"{path}: {' '.join(key)} (step {row['step']}, status {row['status']})")
+    """(size, variant, seed) -> final excess, for the runs that count (tools/verdicts.py's rule); and the others."""
+    runs, _, _, dropped = final_rows([path])
+    good = {(size, variant, seed): float(row["excess_per_char"])
+            for size, by_run in runs.items() for (variant, seed), row in by_run.items()}
+    bad = [f"{path}: {size} {variant} {seed} (step {row['step']}, status {row['status']})"
+           for size, variant, seed, row, _ in dropped]
     return good, bad
 
 

@@ -28,16 +28,18 @@ COMPARISONS = [("3gram-in", "1gram"), ("3gram-hin", "1gram"), ("3gram-out", "1gr
                ("3gram-gpt", "1gram"), ("3gram-hin", "3gram-in"), ("3gram-out", "2gram-out")]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--claims", action="store_true", help="print the readings as cfg-run assert claims")
-    args = parser.parse_args()
-    file_of = {}  # size -> the file its runs came from
+def final_rows(paths):
+    """The runs of results files at their final evaluation, by the rule `cfg-run assert` uses.
 
-    finals = defaultdict(dict)  # size -> (variant, seed) -> final row
-    params = {}
-    for path in args.files:
+    Returns (finals, params, file_of, dropped): finals[size][(variant, seed)] is a run's last row, for the runs whose
+    last row is at their size's final step (the largest step of any run of that size) with status ok; params[size]
+    and file_of[size] are the size's nonembedding parameter count and the file it came from (a later file's runs
+    replace an earlier one's); dropped lists the other runs as (size, variant, seed, last row, the size's final step),
+    sizes in order of parameters. Never computed on a subset as if it were the whole: the callers name the dropped.
+    """
+    finals = defaultdict(dict)
+    params, file_of = {}, {}
+    for path in paths:
         rows = defaultdict(list)
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
@@ -46,21 +48,29 @@ def main():
             finals[size][(variant, seed)] = max(run, key=lambda r: int(r["step"]))
             params[size] = int(run[0]["nonembed_params"])
             file_of[size] = path
-    sizes = sorted(finals, key=lambda s: params[s])
+    dropped = []
+    for size in sorted(finals, key=lambda s: params[s]):
+        final = max(int(r["step"]) for r in finals[size].values())
+        for (variant, seed), row in list(finals[size].items()):
+            if int(row["step"]) < final or row["status"] != "ok":
+                dropped.append((size, variant, seed, row, final))
+                del finals[size][(variant, seed)]
+    return finals, params, file_of, dropped
 
-    # Like `cfg-run assert`: a run counts when its last row is at its size's final step and is not diverged; the
-    # others are named and left out, and the verdicts are then UNDECIDED (exit status 1), never computed on a subset
-    # as if it were the whole.
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--claims", action="store_true", help="print the readings as cfg-run assert claims")
+    args = parser.parse_args()
+    finals, params, file_of, dropped = final_rows(args.files)
+    sizes = sorted(finals, key=lambda s: params[s])
     left_out = []
     excluded = defaultdict(set)  # size -> (variant, seed) of the runs left out
-    for size in sizes:
-        final = max(int(r["step"]) for r in finals[size].values())
-        for key, row in list(finals[size].items()):
-            if int(row["step"]) < final or row["status"] != "ok":
-                why = f"ends at step {row['step']} of {final}" if int(row["step"]) < final else f"status {row['status']}"
-                left_out.append(f"{size} {key[0]} seed {key[1]} ({why})")
-                excluded[size].add(key)
-                del finals[size][key]
+    for size, variant, seed, row, final in dropped:
+        why = f"ends at step {row['step']} of {final}" if int(row["step"]) < final else f"status {row['status']}"
+        left_out.append(f"{size} {variant} seed {seed} ({why})")
+        excluded[size].add((variant, seed))
     # A merged CSV of an unfinished sweep holds only its finished runs: a design with fewer seeds than its size's
     # others is missing runs, not a smaller experiment, so those are named too and nothing is decided. (A design
     # absent at a size altogether, as at a doubled budget under Amendment 1, is simply not compared.)
