@@ -4,10 +4,11 @@
 # A change to a committed CSV, or to how cfg-run reads one, that alters a reading fails here (exit status 1).
 # ("A > B ... with 95% confidence": the 95% t-interval of A - B paired by seed lies wholly above 0; "A ~ B": it
 # contains 0. Accuracy higher is better, excess lower.) The other half of the findings test, a rerun of a committed
-# study run's first steps, is Tests/RunnerTests/FindingsTests.swift.
+# study run's first steps, is Tests/CLITests/FindingsTests.swift.
 #
-# The blocks below are the output of tools/verdicts.py --claims on the files they name, not edited by hand:
-# regenerate a block when its sweep's CSV is committed complete, and say so in the commit.
+# The blocks below are the output of tools/verdicts.py --claims on the files they name, not edited by hand (the same
+# test file checks each block against its command's output): regenerate a block when its sweep's CSV is committed
+# complete, and say so in the commit.
 # What they are: the first budget (20,000 steps) of every width, and the second budget (40,000 steps) of widths 8,
 # 16 and 32; then the same sweeps' final checkpoints rescored on 10,000 validation sentences (Addition 1,
 # results/rescored-*.csv: the excess readings on the larger set; accuracy is the runs' own).

@@ -15,6 +15,26 @@ final class FindingsTests: CLITestCase {
         XCTAssertTrue(outcome.stdout.contains("results/plateau-d64-20k.csv: all 14 claims hold"), outcome.stdout)
     }
 
+    /// Each block of results/findings.sh is, byte for byte, the output of the `tools/verdicts.py --claims` command
+    /// written above it: the claims are the tables' readings as the tool computes them from the committed CSVs, not
+    /// edited by hand, and a change to the tool or a CSV that alters a reading shows here.
+    func testTheFindingsAreTheVerdictToolsOutput() throws {
+        guard try run(["-c", "command -v python3"], shell: true).status == 0 else {
+            throw XCTSkip("python3 is not installed: the tools under tools/ are Python scripts")
+        }
+        let script = read(CLITestCase.root.appendingPathComponent("results/findings.sh").path)
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var blocks = 0
+        for (index, line) in lines.enumerated() where line.hasPrefix("# tools/verdicts.py --claims ") {
+            let block = lines[(index + 1)...].prefix { !$0.isEmpty }.joined(separator: "\n") + "\n"
+            let outcome = try run(["-c", String(line.dropFirst(2))], timeout: 60, shell: true)
+            XCTAssertEqual(outcome.status, 0, line + "\n" + outcome.stderr)
+            XCTAssertEqual(outcome.stdout, block, "results/findings.sh: the block under '\(line)' differs from its output")
+            blocks += 1
+        }
+        XCTAssertGreaterThanOrEqual(blocks, 10, "results/findings.sh has a block per committed sweep")
+    }
+
     /// The settings of `results/plateau-d8-20k.csv`, as `results/experiments.sh` (section 6) runs that sweep.
     static let widthEightSweep = [
         "grammars/cfg3f-l3.cfg", "--variants", "1gram,3gram-in,3gram-hin,3gram-out,3gram-gpt,2gram-out", "--schedule", "wsd",
