@@ -9,9 +9,9 @@
 # The blocks below are the output of tools/verdicts.py --claims on the files they name, not edited by hand (the same
 # test file checks each block against its command's output): regenerate a block when its sweep's CSV is committed
 # complete, and say so in the commit.
-# What they are: the first budget (20,000 steps) of every width, and the second budget (40,000 steps) of widths 8,
-# 16 and 32; then the same sweeps' final checkpoints rescored on 10,000 validation sentences (Addition 1,
-# results/rescored-*.csv: the excess readings on the larger set; accuracy is the runs' own).
+# What they are: the first budget (20,000 steps) and the second (40,000 steps) of every width; then the same
+# sweeps' final checkpoints rescored on 10,000 validation sentences (Addition 1, results/rescored-*.csv: the excess
+# readings on the larger set; accuracy is the runs' own).
 # These are readings at budgets shorter than the verdicts' (each width's longest), labelled so in results/README.md.
 #
 # Usage: results/findings.sh   (CFG_RUN=path picks the binary; default .build/release/cfg-run)
@@ -145,6 +145,23 @@ check results/plateau-d32-40k.csv \
   '3gram-out ~ 2gram-out on gen_accuracy at size L8-d32-h2' \
   '3gram-out ~ 2gram-out on excess_per_char at size L8-d32-h2'
 
+# tools/verdicts.py --claims results/plateau-d64-40k.csv
+check results/plateau-d64-40k.csv \
+  '3gram-in < 1gram on excess_per_char at size L8-d64-h4 with 95% confidence' \
+  '3gram-in > 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-hin ~ 1gram on excess_per_char at size L8-d64-h4' \
+  '3gram-hin > 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-out ~ 1gram on excess_per_char at size L8-d64-h4' \
+  '3gram-out ~ 1gram on gen_accuracy at size L8-d64-h4' \
+  '2gram-out ~ 1gram on excess_per_char at size L8-d64-h4' \
+  '2gram-out ~ 1gram on gen_accuracy at size L8-d64-h4' \
+  '3gram-gpt > 1gram on excess_per_char at size L8-d64-h4 with 95% confidence' \
+  '3gram-gpt < 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-hin ~ 3gram-in on excess_per_char at size L8-d64-h4' \
+  '3gram-hin ~ 3gram-in on gen_accuracy at size L8-d64-h4' \
+  '3gram-out ~ 2gram-out on excess_per_char at size L8-d64-h4' \
+  '3gram-out ~ 2gram-out on gen_accuracy at size L8-d64-h4'
+
 # tools/verdicts.py --claims results/rescored-plateau-d16-20k.csv
 check results/rescored-plateau-d16-20k.csv \
   '3gram-in > 1gram on gen_accuracy at size L8-d16-h1 with 95% confidence' \
@@ -246,5 +263,22 @@ check results/rescored-plateau-d32-40k.csv \
   '3gram-hin ~ 3gram-in on excess_per_char at size L8-d32-h2' \
   '3gram-out ~ 2gram-out on gen_accuracy at size L8-d32-h2' \
   '3gram-out ~ 2gram-out on excess_per_char at size L8-d32-h2'
+
+# tools/verdicts.py --claims results/rescored-plateau-d64-40k.csv
+check results/rescored-plateau-d64-40k.csv \
+  '3gram-in < 1gram on excess_per_char at size L8-d64-h4 with 95% confidence' \
+  '3gram-in > 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-hin < 1gram on excess_per_char at size L8-d64-h4 with 95% confidence' \
+  '3gram-hin > 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-out ~ 1gram on excess_per_char at size L8-d64-h4' \
+  '3gram-out ~ 1gram on gen_accuracy at size L8-d64-h4' \
+  '2gram-out ~ 1gram on excess_per_char at size L8-d64-h4' \
+  '2gram-out ~ 1gram on gen_accuracy at size L8-d64-h4' \
+  '3gram-gpt > 1gram on excess_per_char at size L8-d64-h4 with 95% confidence' \
+  '3gram-gpt < 1gram on gen_accuracy at size L8-d64-h4 with 95% confidence' \
+  '3gram-hin ~ 3gram-in on excess_per_char at size L8-d64-h4' \
+  '3gram-hin ~ 3gram-in on gen_accuracy at size L8-d64-h4' \
+  '3gram-out ~ 2gram-out on excess_per_char at size L8-d64-h4' \
+  '3gram-out ~ 2gram-out on gen_accuracy at size L8-d64-h4'
 
 exit $failed
