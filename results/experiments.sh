@@ -108,6 +108,21 @@ $CFG_RUN plot "${FIRST[@]}" --x size --baseline 1gram --y excess_per_char \
 #     33,103,948-33,117,729 for seeds 1-5, the same at every width). Computed once, like 6c.
 [ -f results/calibration-kgram-40k.csv ] ||
   $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars 33117729 --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-40k.csv
+# 6c''. The regime calibration at the third budget, for the widths that reach it: the characters of 80,000 steps,
+#     the most any of seeds 1-5 has at step 80,000 (as at the first two budgets: seed 1's there), read from width 8's
+#     80,000-step baseline runs once all five have finished (every width and design sees the same characters). Run
+#     here (so that a restart catches up), after width 8's 40,000 -> 80,000 test (section 6d) and before the verdicts.
+#     Computed once, like 6c.
+calibrate_third_budget() {
+  local chars
+  [ -f results/calibration-kgram-80k.csv ] || [ ! -f results/plateau-d8-80k.csv ] && return 0
+  chars=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $col["step"] == 80000 && $col["variant"] == "1gram" { seen[$col["seed"]] = 1; if ($col["chars"] + 0 > most) most = $col["chars"] + 0 }
+    END { if (length(seen) == 5) print most }' results/plateau-d8-80k.csv)
+  [ -z "$chars" ] ||
+    $CFG_RUN kgram grammars/cfg3f-l3.cfg --chars "$chars" --orders 3-10 --seeds 1,2,3 --out results/calibration-kgram-80k.csv
+}
+calibrate_third_budget
 # 6f (run here, before 6d, so that each restart catches up). Addition 1 (results/README.md, 2026-12-07): the final
 #     checkpoints of every complete sweep scored on 10,000 validation sentences of data seed 2, beside the sweeps'
 #     500. Once per sweep (delete the file to compute it again); it needs the sweep's final checkpoints, which only
@@ -155,6 +170,7 @@ for budget in 20 40; do
     for pid in "${pids[@]}"; do wait "$pid"; done
     # Exit status 1: the other designs have no runs at 2B (yet); the file holds every finished run.
     $CFG_RUN merge "$long" || [ $? -eq 1 ]
+    [ "$d" != 8 ] || [ $next -ne 80 ] || calibrate_third_budget
     verdict=$(tools/plateau.py "$short" "$long")
     echo "$verdict"
     if grep -q "plateau at" <<< "$verdict"; then
@@ -176,6 +192,7 @@ for width in $WIDTHS; do
   if [ "${VERDICT_BUDGET[$d]}" -lt 80 ]; then DOUBLED+=(results/plateau-d$d-$((2 * VERDICT_BUDGET[$d]))k.csv); fi
 done
 echo "verdict budgets: ${FINAL[*]}"
+calibrate_third_budget
 tools/verdicts.py "${FINAL[@]}"
 if [ ${#DOUBLED[@]} -gt 0 ]; then tools/verdicts.py "${DOUBLED[@]}"; fi
 # The same on the larger validation set (Addition 1), and the validation-set noise measured on every rescored sweep.
